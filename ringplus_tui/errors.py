@@ -1,0 +1,149 @@
+"""The one exception tree of ringplus-tui.
+
+Every failure that reaches a person is one of these. Each carries a short human
+``title`` and a ``message`` of one or two sentences that says what happened and
+what to do next. No message ever contains a secret.
+
+The service translates the errors of authlib, HTTPX and keyring into this tree at
+its boundary (``raise ... from err``); the screens and the command line catch only
+:class:`RingPlusError`.
+
+::
+
+    RingPlusError
+    ├── ConfigError                 settings file unreadable or invalid, unknown app/account
+    ├── SecretStoreError            the OS keyring is missing, locked, slow or dropping secrets
+    ├── AuthorizationResponseError  the pasted redirect URL cannot be used (RFC 6749 §4.1.2)
+    │   ├── AccessDeniedError       the provider sent ``error=`` (e.g. ``access_denied``)
+    │   ├── RedirectMismatchError   the URL is not the registered ``redirect_uri``
+    │   └── StateMismatchError      the ``state`` matches no pending authorization
+    ├── TokenEndpointError          the token endpoint answered with an error (RFC 6749 §5.2)
+    │   └── NeedsSignInError        the grant is gone (``invalid_grant``, no refresh token)
+    └── NetworkError                temporary: connection, timeout, HTTP 408/429/5xx
+"""
+
+from __future__ import annotations
+
+
+class RingPlusError(Exception):
+    """Base of every error ringplus-tui shows to a person.
+
+    Args:
+        message: One or two plain sentences: what happened and what to do.
+        title: A short heading for a notification or an error panel.
+    """
+
+    title: str = "Error"
+
+    def __init__(self, message: str, *, title: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if title is not None:
+            self.title = title
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(RingPlusError):
+    """The settings file cannot be read or holds an invalid value, or a name is unknown."""
+
+    title = "Settings problem"
+
+
+class SecretStoreError(RingPlusError):
+    """The OS keyring could not store or return a secret.
+
+    Never means "no secret stored": that is ``None`` from the store.
+    """
+
+    title = "Keyring problem"
+
+
+class AuthorizationResponseError(RingPlusError):
+    """The pasted redirect URL (the authorization response) cannot be used.
+
+    Raised before any token request is made.
+    """
+
+    title = "Cannot use this URL"
+
+
+class AccessDeniedError(AuthorizationResponseError):
+    """The provider redirected with ``error=`` instead of a code (RFC 6749 §4.1.2.1).
+
+    Attributes:
+        error: The provider's ``error`` code, e.g. ``access_denied``.
+        description: The provider's ``error_description``, if any.
+    """
+
+    title = "Access denied"
+
+    def __init__(self, error: str, description: str | None) -> None:
+        text = f"The provider did not grant access ({error})"
+        text += f": {description}" if description else "."
+        if not text.endswith((".", "!", "?")):
+            text += "."
+        text += " Nothing was stored. Start the sign-in again to retry."
+        super().__init__(text)
+        self.error = error
+        self.description = description
+
+
+class RedirectMismatchError(AuthorizationResponseError):
+    """The pasted URL does not start with the registered ``redirect_uri``."""
+
+    title = "Wrong redirect URL"
+
+
+class StateMismatchError(AuthorizationResponseError):
+    """The ``state`` in the URL matches no pending authorization, or it expired."""
+
+    title = "Unknown or expired sign-in"
+
+
+class TokenEndpointError(RingPlusError):
+    """The token endpoint refused a request (RFC 6749 §5.2), or answered nonsense.
+
+    Attributes:
+        error: The provider's ``error`` code, if it sent one.
+        description: The provider's ``error_description``, if any.
+    """
+
+    title = "The provider refused"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error: str | None = None,
+        description: str | None = None,
+        title: str | None = None,
+    ) -> None:
+        super().__init__(message, title=title)
+        self.error = error
+        self.description = description
+
+
+class NeedsSignInError(TokenEndpointError):
+    """The account must be signed in again: no refresh token, or ``invalid_grant``."""
+
+    title = "Sign in again"
+
+
+class NetworkError(RingPlusError):
+    """A temporary failure: no connection, a timeout, or HTTP 408/429/5xx.
+
+    Nothing was changed; the same operation may succeed later.
+
+    Attributes:
+        retry_after: Seconds the server asked us to wait (``Retry-After``), if any.
+    """
+
+    title = "Network problem"
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, title: str | None = None
+    ) -> None:
+        super().__init__(message, title=title)
+        self.retry_after = retry_after

@@ -1,0 +1,224 @@
+"""Where secrets live: the OS keyring, or memory for the sandbox demo.
+
+Each secret is its own entry under the service name ``ringplus-tui``, so no entry
+grows past a backend's size limit and one failed write never mixes old and new
+values of another secret. Entry names (the keyring's "username")::
+
+    app:<app name>:client_secret
+    account:<account name>:access_token
+    account:<account name>:refresh_token
+
+The stores here are synchronous, as :mod:`keyring` is. :class:`SecretVault` wraps
+one in ``asyncio.to_thread`` with a timeout, so a keyring that waits for an unlock
+prompt never freezes the UI. This module knows nothing of HTTP or Textual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Protocol
+
+from .errors import SecretStoreError
+
+SERVICE_NAME = "ringplus-tui"
+KEYRING_TIMEOUT = 20.0
+"""Seconds to wait for the keyring before reporting that it did not answer."""
+
+_NO_BACKEND_HELP = (
+    "Start a Secret Service (for example gnome-keyring or KeePassXC) and sign in to "
+    "your desktop session, or choose another keyring backend such as keyrings.alt or "
+    "keyrings.cryptfile through keyring's own configuration (PYTHON_KEYRING_BACKEND). "
+    "To try the app without a keyring, run 'ringplus-tui --sandbox'."
+)
+
+
+def client_secret_key(app: str) -> str:
+    """Entry name of an app's client secret."""
+    return f"app:{app}:client_secret"
+
+
+def access_token_key(account: str) -> str:
+    """Entry name of an account's access token."""
+    return f"account:{account}:access_token"
+
+
+def refresh_token_key(account: str) -> str:
+    """Entry name of an account's refresh token."""
+    return f"account:{account}:refresh_token"
+
+
+class SecretStore(Protocol):
+    """A place that keeps secrets by name. Calls may block.
+
+    Implementations raise :class:`SecretStoreError` for every failure; a missing
+    entry is ``None`` from :meth:`get`, never an error.
+    """
+
+    description: str
+    """Human name of the backend, shown in the UI (e.g. ``SecretService keyring``)."""
+
+    def get(self, key: str) -> str | None:
+        """Return the secret stored under ``key``, or ``None``."""
+        ...
+
+    def set(self, key: str, value: str) -> None:
+        """Store ``value`` under ``key``, replacing any old value."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove ``key``; removing a missing entry is not an error."""
+        ...
+
+
+class MemorySecretStore:
+    """Secrets held in this process only: for ``--sandbox`` and nothing else."""
+
+    description = "memory (sandbox: forgotten on exit)"
+
+    def __init__(self) -> None:
+        self._data: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> str | None:
+        """Return the secret stored under ``key``, or ``None``."""
+        with self._lock:
+            return self._data.get(key)
+
+    def set(self, key: str, value: str) -> None:
+        """Store ``value`` under ``key``."""
+        with self._lock:
+            self._data[key] = value
+
+    def delete(self, key: str) -> None:
+        """Remove ``key`` if present."""
+        with self._lock:
+            self._data.pop(key, None)
+
+
+class KeyringSecretStore:
+    """Secrets in the OS keyring through :mod:`keyring` (Secret Service, Keychain, …).
+
+    Args:
+        service: The keyring service name; tests use their own.
+    """
+
+    def __init__(self, service: str = SERVICE_NAME) -> None:
+        self.service = service
+        self.description = "OS keyring"
+
+    def _translate(self, err: Exception, action: str) -> SecretStoreError:
+        from keyring.errors import KeyringLocked, NoKeyringError
+
+        if isinstance(err, NoKeyringError):
+            return SecretStoreError(f"No OS keyring is available. {_NO_BACKEND_HELP}")
+        if isinstance(err, KeyringLocked):
+            return SecretStoreError(
+                f"The keyring is locked, so the app could not {action}. Unlock it "
+                "(or accept the unlock prompt) and try again; nothing was changed."
+            )
+        name = type(err).__name__
+        text = str(err).strip() or name
+        return SecretStoreError(
+            f"The keyring could not {action} ({name}: {text:.120}). Nothing was changed; "
+            "check that your keyring is unlocked and working."
+        )
+
+    def get(self, key: str) -> str | None:
+        """Return the secret stored under ``key``, or ``None``.
+
+        Raises:
+            SecretStoreError: No backend, locked, or another keyring failure.
+        """
+        import keyring
+
+        try:
+            value: str | None = keyring.get_password(self.service, key)
+        except Exception as err:
+            raise self._translate(err, "read a secret") from err
+        return value
+
+    def set(self, key: str, value: str) -> None:
+        """Store ``value`` under ``key`` and read it back.
+
+        Raises:
+            SecretStoreError: The write failed, or the backend silently dropped it.
+        """
+        import keyring
+
+        try:
+            keyring.set_password(self.service, key, value)
+            stored = keyring.get_password(self.service, key)
+        except Exception as err:
+            raise self._translate(err, "store a secret") from err
+        if stored != value:
+            raise SecretStoreError(
+                "The keyring accepted a secret but did not keep it (the active backend "
+                "stores nothing). Choose a working keyring backend; nothing was signed in."
+            )
+
+    def delete(self, key: str) -> None:
+        """Remove ``key`` if present.
+
+        Raises:
+            SecretStoreError: The backend failed.
+        """
+        import keyring
+        from keyring.errors import PasswordDeleteError
+
+        try:
+            keyring.delete_password(self.service, key)
+        except PasswordDeleteError:
+            return
+        except Exception as err:
+            raise self._translate(err, "delete a secret") from err
+
+
+class SecretVault:
+    """Async access to a :class:`SecretStore`, off the event loop, with a timeout.
+
+    Args:
+        store: The blocking store.
+        timeout: Seconds to wait for one call (default :data:`KEYRING_TIMEOUT`).
+    """
+
+    def __init__(self, store: SecretStore, *, timeout: float = KEYRING_TIMEOUT) -> None:
+        self.store = store
+        self.timeout = timeout
+
+    async def _call(self, what: str, func: object, *args: str) -> object:
+        try:
+            return await asyncio.wait_for(
+                asyncio.to_thread(func, *args),  # type: ignore[arg-type]
+                self.timeout,
+            )
+        except TimeoutError:
+            raise SecretStoreError(
+                f"The keyring did not answer within {self.timeout:g} s while trying to "
+                f"{what}. If it shows an unlock prompt, answer it and try again."
+            ) from None
+
+    async def get(self, key: str) -> str | None:
+        """Return the secret under ``key``, or ``None``.
+
+        Raises:
+            SecretStoreError: The store failed or did not answer in time.
+        """
+        value = await self._call("read a secret", self.store.get, key)
+        return value if isinstance(value, str) else None
+
+    async def set(self, key: str, value: str) -> None:
+        """Store ``value`` under ``key``.
+
+        Raises:
+            SecretStoreError: The store failed or did not answer in time.
+        """
+        await self._call("store a secret", self.store.set, key, value)
+
+    async def delete(self, key: str) -> None:
+        """Remove ``key``.
+
+        Raises:
+            SecretStoreError: The store failed or did not answer in time.
+        """
+        await self._call("delete a secret", self.store.delete, key)

@@ -1,0 +1,362 @@
+"""Settings in ``config.toml``: apps, their provider endpoints, and accounts.
+
+Read with :mod:`tomllib`, written with :mod:`tomli_w` atomically (temporary file in
+the same directory, ``fsync``, ``os.replace``; mode 0600 inside a 0700
+directory). Secrets are never written here: the client secret, access token and
+refresh token live in the secret store (:mod:`ringplus_tui.secrets`).
+
+This module knows nothing of HTTP. The file looks like::
+
+    [apps.work]
+    provider = "ringplus"              # a built-in preset, or "custom" with endpoints
+    client_id = "abc123"
+    redirect_uri = "https://example.org/callback"
+    scopes = ["read"]
+
+    [accounts.alice]
+    app = "work"
+    expires_at = 1764400000.0          # UTC epoch seconds
+    obtained_at = 1764313600.0
+    scope = ["read"]
+    token_type = "Bearer"
+    has_refresh_token = true
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tempfile
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from .errors import ConfigError
+from .models import CLIENT_AUTH_METHODS, PROVIDERS, Account, AppConfig, Provider
+
+CONFIG_FILE = "config.toml"
+ENV_HOME = "RINGPLUS_TUI_HOME"
+
+_APP_KEYS = {
+    "provider",
+    "client_id",
+    "redirect_uri",
+    "scopes",
+    "authorization_endpoint",
+    "token_endpoint",
+    "revocation_endpoint",
+    "api_base",
+    "token_endpoint_auth_method",
+    "default_token_lifetime",
+}
+_ACCOUNT_KEYS = {
+    "app",
+    "expires_at",
+    "obtained_at",
+    "scope",
+    "token_type",
+    "has_refresh_token",
+    "last_refresh_at",
+    "lifetime_assumed",
+    "needs_sign_in",
+}
+
+
+def default_config_dir() -> Path:
+    """Return the settings directory: ``$RINGPLUS_TUI_HOME`` or the platform's config dir.
+
+    Returns:
+        The directory path (not created).
+    """
+    env = os.environ.get(ENV_HOME)
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("ringplus-tui", appauthor=False))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything in ``config.toml``, as immutable records.
+
+    Attributes:
+        apps: Apps by name.
+        accounts: Accounts by name.
+    """
+
+    apps: Mapping[str, AppConfig] = field(default_factory=dict)
+    accounts: Mapping[str, Account] = field(default_factory=dict)
+
+    def with_app(self, app: AppConfig) -> Settings:
+        """Return a copy with ``app`` added or replaced."""
+        return replace(self, apps={**self.apps, app.name: app})
+
+    def with_account(self, account: Account) -> Settings:
+        """Return a copy with ``account`` added or replaced."""
+        return replace(self, accounts={**self.accounts, account.name: account})
+
+    def app(self, name: str) -> AppConfig:
+        """Return the app called ``name``.
+
+        Raises:
+            ConfigError: No such app (the message suggests a close name).
+        """
+        try:
+            return self.apps[name]
+        except KeyError:
+            raise ConfigError(_unknown("app", name, self.apps)) from None
+
+    def account(self, name: str) -> Account:
+        """Return the account called ``name``.
+
+        Raises:
+            ConfigError: No such account (the message suggests a close name).
+        """
+        try:
+            return self.accounts[name]
+        except KeyError:
+            raise ConfigError(_unknown("account", name, self.accounts)) from None
+
+
+def _unknown(kind: str, name: str, known: Mapping[str, object]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    if not known:
+        return f"There is no {kind} called '{name}': none is set up yet.{hint}"
+    return f"There is no {kind} called '{name}'.{hint}"
+
+
+class SettingsStore:
+    """Reads and writes ``config.toml`` in one directory.
+
+    Args:
+        directory: The settings directory; created (mode 0700) on first save.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.path = directory / CONFIG_FILE
+
+    def load(self) -> Settings:
+        """Read the settings file; a missing or empty file is empty settings.
+
+        Returns:
+            The parsed settings.
+
+        Raises:
+            ConfigError: The file cannot be read, is not TOML (the message gives
+                line and column), or a value has the wrong type or an unknown key.
+        """
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return Settings()
+        except OSError as err:
+            raise ConfigError(
+                f"Cannot read {self.path}: {err.strerror}. Check the file's permissions."
+            ) from err
+        text = raw.decode("utf-8-sig", errors="replace")
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(
+                f"{self.path} is not valid TOML ({err}). Fix that line, or move the file "
+                "away to start with empty settings."
+            ) from err
+        return _parse(data, self.path)
+
+    def save(self, settings: Settings) -> None:
+        """Write the settings atomically: a reader sees the old file or the new one.
+
+        Args:
+            settings: What to write.
+
+        Raises:
+            ConfigError: The directory or file cannot be written; the old file
+                is then unchanged.
+        """
+        text = tomli_w.dumps(_dump(settings))
+        try:
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".tmp", dir=self.directory)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.chmod(tmp, 0o600)
+                os.replace(tmp, self.path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as err:
+            raise ConfigError(
+                f"Cannot write {self.path}: {err.strerror}. Nothing was changed; check "
+                "the directory's permissions and free space."
+            ) from err
+
+
+def _expect(value: Any, kinds: type | tuple[type, ...], where: str, what: str) -> Any:
+    if isinstance(value, bool) and bool not in (kinds if isinstance(kinds, tuple) else (kinds,)):
+        raise ConfigError(f"{where} must be {what}, not {value!r}.")
+    if not isinstance(value, kinds):
+        raise ConfigError(f"{where} must be {what}, not {value!r:.40}.")
+    return value
+
+
+def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    for key in table:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, sorted(allowed), n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(f"{where} has an unknown key '{key}'.{hint}")
+
+
+def _str_list(value: Any, where: str) -> tuple[str, ...]:
+    _expect(value, list, where, "a list of strings")
+    for item in value:
+        _expect(item, str, where, "a list of strings")
+    return tuple(value)
+
+
+def _parse(data: Mapping[str, Any], path: Path) -> Settings:
+    _check_keys(data, {"apps", "accounts"}, str(path))
+    apps: dict[str, AppConfig] = {}
+    for name, table in _expect(data.get("apps", {}), dict, f"{path}: [apps]", "a table").items():
+        where = f"{path}: [apps.{name}]"
+        _expect(table, dict, where, "a table")
+        _check_keys(table, _APP_KEYS, where)
+        apps[name] = _parse_app(name, table, where)
+    accounts: dict[str, Account] = {}
+    for name, table in _expect(
+        data.get("accounts", {}), dict, f"{path}: [accounts]", "a table"
+    ).items():
+        where = f"{path}: [accounts.{name}]"
+        _expect(table, dict, where, "a table")
+        _check_keys(table, _ACCOUNT_KEYS, where)
+        accounts[name] = _parse_account(name, table, where)
+    return Settings(apps=apps, accounts=accounts)
+
+
+def _parse_app(name: str, table: Mapping[str, Any], where: str) -> AppConfig:
+    preset_name = _expect(table.get("provider", "custom"), str, f"{where} provider", "a string")
+    if preset_name != "custom" and preset_name not in PROVIDERS:
+        choices = ", ".join(['"custom"', *(f'"{p}"' for p in PROVIDERS)])
+        raise ConfigError(f"{where} provider must be one of {choices}, not '{preset_name}'.")
+    base = PROVIDERS.get(preset_name)
+
+    def text(key: str, default: str | None) -> str | None:
+        value = table.get(key, default)
+        return None if value is None else _expect(value, str, f"{where} {key}", "a string")
+
+    authorization_endpoint = text(
+        "authorization_endpoint", base.authorization_endpoint if base else None
+    )
+    token_endpoint = text("token_endpoint", base.token_endpoint if base else None)
+    if authorization_endpoint is None or token_endpoint is None:
+        raise ConfigError(
+            f"{where} needs authorization_endpoint and token_endpoint, or provider = "
+            '"ringplus".'
+        )
+    method = text(
+        "token_endpoint_auth_method",
+        base.token_endpoint_auth_method if base else "client_secret_basic",
+    )
+    if method not in CLIENT_AUTH_METHODS:
+        raise ConfigError(
+            f"{where} token_endpoint_auth_method must be one of "
+            f"{', '.join(CLIENT_AUTH_METHODS)}, not '{method}'."
+        )
+    lifetime = table.get(
+        "default_token_lifetime", base.default_token_lifetime if base else 86400.0
+    )
+    _expect(lifetime, (int, float), f"{where} default_token_lifetime", "a number of seconds")
+    provider = Provider(
+        name=preset_name,
+        authorization_endpoint=authorization_endpoint,
+        token_endpoint=token_endpoint,
+        revocation_endpoint=text("revocation_endpoint", base.revocation_endpoint if base else None),
+        api_base=text("api_base", base.api_base if base else None),
+        token_endpoint_auth_method=method,
+        default_token_lifetime=float(lifetime),
+    )
+    client_id = text("client_id", None)
+    redirect_uri = text("redirect_uri", None)
+    if not client_id or not redirect_uri:
+        raise ConfigError(f"{where} needs client_id and redirect_uri.")
+    scopes = _str_list(table.get("scopes", []), f"{where} scopes")
+    return AppConfig(
+        name=name, client_id=client_id, redirect_uri=redirect_uri, scopes=scopes, provider=provider
+    )
+
+
+def _parse_account(name: str, table: Mapping[str, Any], where: str) -> Account:
+    app = _expect(table.get("app"), str, f"{where} app", "the name of an app")
+
+    def number(key: str) -> float | None:
+        value = table.get(key)
+        if value is None:
+            return None
+        return float(_expect(value, (int, float), f"{where} {key}", "UTC epoch seconds"))
+
+    def flag(key: str) -> bool:
+        return bool(_expect(table.get(key, False), bool, f"{where} {key}", "true or false"))
+
+    token_type = table.get("token_type")
+    if token_type is not None:
+        _expect(token_type, str, f"{where} token_type", "a string")
+    return Account(
+        name=name,
+        app=app,
+        expires_at=number("expires_at"),
+        obtained_at=number("obtained_at"),
+        scope=_str_list(table.get("scope", []), f"{where} scope"),
+        token_type=token_type,
+        has_refresh_token=flag("has_refresh_token"),
+        last_refresh_at=number("last_refresh_at"),
+        lifetime_assumed=flag("lifetime_assumed"),
+        needs_sign_in=flag("needs_sign_in"),
+    )
+
+
+def _dump(settings: Settings) -> dict[str, Any]:
+    apps: dict[str, Any] = {}
+    for name, app in settings.apps.items():
+        table: dict[str, Any] = {}
+        preset = PROVIDERS.get(app.provider.name)
+        if preset is not None and preset == app.provider:
+            table["provider"] = preset.name
+        else:
+            p = app.provider
+            table["provider"] = "custom"
+            table["authorization_endpoint"] = p.authorization_endpoint
+            table["token_endpoint"] = p.token_endpoint
+            if p.revocation_endpoint:
+                table["revocation_endpoint"] = p.revocation_endpoint
+            if p.api_base:
+                table["api_base"] = p.api_base
+            table["token_endpoint_auth_method"] = p.token_endpoint_auth_method
+            table["default_token_lifetime"] = p.default_token_lifetime
+        table["client_id"] = app.client_id
+        table["redirect_uri"] = app.redirect_uri
+        table["scopes"] = list(app.scopes)
+        apps[str(name)] = table
+    accounts: dict[str, Any] = {}
+    for name, account in settings.accounts.items():
+        row: dict[str, Any] = {"app": account.app}
+        for key in ("expires_at", "obtained_at", "token_type", "last_refresh_at"):
+            value = getattr(account, key)
+            if value is not None:  # TOML has no null: leave the key out.
+                row[key] = value
+        row["scope"] = list(account.scope)
+        row["has_refresh_token"] = account.has_refresh_token
+        for key in ("lifetime_assumed", "needs_sign_in"):
+            if getattr(account, key):
+                row[key] = True
+        accounts[str(name)] = row
+    return {"apps": apps, "accounts": accounts}

@@ -1,0 +1,83 @@
+"""Token status and countdown text, computed from absolute times. Pure functions.
+
+The dashboard calls these once per tick with the current time, so a suspend,
+a blocked event loop or a clock jump is corrected on the next tick.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from .models import Account
+
+MIN_REFRESH_MARGIN = 60.0
+"""Seconds: the smallest margin before expiry at which a token counts as expiring."""
+
+
+class TokenStatus(StrEnum):
+    """What a person needs to know about an account's token."""
+
+    VALID = "valid"
+    EXPIRING = "expiring"
+    EXPIRED = "expired"
+    SIGNED_OUT = "signed-out"
+    NEEDS_SIGN_IN = "needs-sign-in"
+
+
+def refresh_margin(lifetime: float) -> float:
+    """Seconds before expiry at which a token is due for refresh.
+
+    ``max(60 s, 10 % of the lifetime)``, but never more than half the lifetime,
+    so a short-lived token is not due the moment it arrives.
+
+    Args:
+        lifetime: The token's lifetime in seconds.
+    """
+    margin = max(MIN_REFRESH_MARGIN, 0.1 * lifetime)
+    return min(margin, max(lifetime, 0.0) / 2)
+
+
+def token_status(account: Account, now: float) -> TokenStatus:
+    """Classify an account's token at time ``now``.
+
+    Args:
+        account: The account's stored metadata.
+        now: Current time, UTC epoch seconds.
+
+    Returns:
+        ``needs-sign-in`` after the provider rejected the refresh token;
+        ``signed-out`` without a token; ``expired`` past ``expires_at``;
+        ``expiring`` inside the refresh margin; else ``valid``.
+    """
+    if account.needs_sign_in:
+        return TokenStatus.NEEDS_SIGN_IN
+    if not account.signed_in or account.expires_at is None:
+        return TokenStatus.SIGNED_OUT
+    remaining = account.expires_at - now
+    if remaining <= 0:
+        return TokenStatus.EXPIRED
+    lifetime = account.expires_at - (account.obtained_at or account.expires_at)
+    if remaining <= refresh_margin(lifetime):
+        return TokenStatus.EXPIRING
+    return TokenStatus.VALID
+
+
+def format_countdown(seconds: float | None) -> str:
+    """Format seconds left as ``hh:mm:ss`` (``1d 02:03:04`` past a day).
+
+    Args:
+        seconds: Seconds until expiry; ``None`` when unknown, negative when past.
+
+    Returns:
+        The text; ``—`` for unknown, ``expired`` when past.
+    """
+    if seconds is None:
+        return "—"
+    if seconds <= 0:
+        return "expired"
+    whole = int(seconds)
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{hours:02d}:{minutes:02d}:{secs:02d}"
+    return f"{days}d {text}" if days else text

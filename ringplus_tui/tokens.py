@@ -1,0 +1,129 @@
+"""Turning a token endpoint's JSON into a :class:`~ringplus_tui.models.Token`.
+
+Real servers send expiry, scope and token type in many shapes; this is the one
+place that reads them (RFC 6749 §5.1). Pure functions, no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from .errors import TokenEndpointError
+from .models import Token
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _epoch(value: Any) -> float | None:
+    number = _number(value)
+    if number is not None:
+        return number
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.strip().replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return None
+    return None
+
+
+def parse_scope(value: Any, requested: Sequence[str] = ()) -> tuple[str, ...]:
+    """Normalise a ``scope`` value (RFC 6749 §3.3) to a tuple of strings.
+
+    Args:
+        value: A space- or comma-separated string, a list, or ``None``.
+        requested: Scopes asked for; returned when ``value`` is missing, as
+            RFC 6749 §5.1 says an omitted scope equals the requested one.
+
+    Returns:
+        The scopes, in order, without duplicates or empty items.
+    """
+    if value is None:
+        items: list[str] = list(requested)
+    elif isinstance(value, str):
+        items = re.split(r"[\s,]+", value)
+    elif isinstance(value, list | tuple):
+        items = [str(item) for item in value]
+    else:
+        items = list(requested)
+    return tuple(dict.fromkeys(item for item in items if item))
+
+
+def token_from_response(
+    data: Mapping[str, Any],
+    *,
+    now: float,
+    default_lifetime: float,
+    requested_scope: Sequence[str] = (),
+    previous_refresh_token: str | None = None,
+) -> Token:
+    """Build a :class:`Token` from a successful token response.
+
+    Args:
+        data: The decoded JSON object.
+        now: When the response arrived, UTC epoch seconds.
+        default_lifetime: Seconds assumed when there is no usable expiry.
+        requested_scope: Scopes requested (used when ``scope`` is absent).
+        previous_refresh_token: Kept when the response's ``refresh_token`` is
+            absent, null or empty (RFC 6749 §6: a new one is optional).
+
+    Returns:
+        The token, with an absolute ``expires_at``.
+
+    Raises:
+        TokenEndpointError: The response has an ``error`` or no ``access_token``.
+    """
+    if data.get("error"):
+        error = str(data["error"])
+        description = data.get("error_description")
+        text = f"The token endpoint answered with an error ({error})"
+        text += f": {description}." if description else "."
+        raise TokenEndpointError(text, error=error, description=str(description or "") or None)
+    access_token = data.get("access_token")
+    if not isinstance(access_token, str) or not access_token:
+        keys = ", ".join(sorted(str(key) for key in data)) or "nothing"
+        raise TokenEndpointError(
+            f"The token endpoint's answer has no access token (it had: {keys:.120}). "
+            "Check the app's token endpoint URL.",
+            title="Unexpected token response",
+        )
+    lifetime_assumed = False
+    expires_in = _number(data.get("expires_in"))
+    if expires_in is not None:
+        expires_at = now + max(expires_in, 0.0)
+    else:
+        absolute = _epoch(data.get("expires_at"))
+        if absolute is not None:
+            expires_at = absolute
+        else:
+            expires_at = now + default_lifetime
+            lifetime_assumed = True
+    refresh_token = data.get("refresh_token")
+    if not isinstance(refresh_token, str) or not refresh_token:
+        refresh_token = previous_refresh_token
+    token_type = data.get("token_type")
+    return Token(
+        access_token=access_token,
+        token_type=token_type if isinstance(token_type, str) and token_type else "Bearer",
+        expires_at=expires_at,
+        obtained_at=now,
+        refresh_token=refresh_token,
+        scope=parse_scope(data.get("scope"), requested_scope),
+        lifetime_assumed=lifetime_assumed,
+    )
