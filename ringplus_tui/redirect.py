@@ -16,7 +16,7 @@ from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 from .errors import AccessDeniedError, AuthorizationResponseError, RedirectMismatchError
 
-_QUOTES = "\"'<>`“”‘’"
+_QUOTES = "\"'<>`\u201c\u201d\u2018\u2019"  # ASCII and typographic quotes
 
 
 @dataclass(frozen=True)

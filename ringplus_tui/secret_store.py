@@ -74,7 +74,7 @@ class SecretStore(Protocol):
 class MemorySecretStore:
     """Secrets held in this process only: for ``--sandbox`` and nothing else."""
 
-    description = "memory (sandbox: forgotten on exit)"
+    description = "sandbox's memory (forgotten on exit)"
 
     def __init__(self) -> None:
         self._data: dict[str, str] = {}

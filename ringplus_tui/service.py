@@ -261,9 +261,7 @@ class OAuthService:
             existing = self._settings.accounts.get(name)
             if existing is not None and existing.app == app:
                 return existing
-            account = (
-                replace(existing, app=app) if existing else Account(name=name, app=app)
-            )
+            account = replace(existing, app=app) if existing else Account(name=name, app=app)
             await self._save(self._settings.with_account(account))
             return account
 
@@ -416,14 +414,17 @@ class OAuthService:
                 redirect_uri=pending.redirect_uri,
             )
         except Exception as err:
-            error = translate_error(err, url=app.provider.token_endpoint, timeout=self._read_timeout)
+            error = translate_error(
+                err, url=app.provider.token_endpoint, timeout=self._read_timeout
+            )
             if isinstance(error, NetworkError):
                 # The code may still be good: let the person submit the same URL again.
                 self._used_states.discard(response.state)
                 self._pending[response.state] = pending
             elif isinstance(error, TokenEndpointError) and error.error == "invalid_grant":
                 error = TokenEndpointError(
-                    f"The provider rejected the authorization code ({error.description or 'invalid_grant'}). "
+                    "The provider rejected the authorization code "
+                    f"({error.description or 'invalid_grant'}). "
                     "A code works once and only for a few minutes, and must be copied whole: "
                     "start the sign-in again and paste the new URL.",
                     error=error.error,
@@ -522,8 +523,7 @@ class OAuthService:
         refresh_token = await self.vault.get(refresh_token_key(name))
         if not refresh_token:
             raise NeedsSignInError(
-                f"'{name}' has no refresh token, so it cannot be refreshed. Sign in again "
-                "(key s)."
+                f"'{name}' has no refresh token, so it cannot be refreshed. Sign in again (key s)."
             )
         client = await self._client(app, need_secret=True)
         try:
@@ -531,7 +531,9 @@ class OAuthService:
                 app.provider.token_endpoint, refresh_token=refresh_token
             )
         except Exception as err:
-            error = translate_error(err, url=app.provider.token_endpoint, timeout=self._read_timeout)
+            error = translate_error(
+                err, url=app.provider.token_endpoint, timeout=self._read_timeout
+            )
             if isinstance(error, TokenEndpointError) and error.error == "invalid_grant":
                 error = NeedsSignInError(
                     f"The provider no longer accepts the refresh token of '{name}' "
@@ -550,6 +552,4 @@ class OAuthService:
         async with self._save_lock:
             current = self._settings.account(name)
             if not current.needs_sign_in:
-                await self._save(
-                    self._settings.with_account(replace(current, needs_sign_in=True))
-                )
+                await self._save(self._settings.with_account(replace(current, needs_sign_in=True)))

@@ -260,8 +260,7 @@ def _parse_app(name: str, table: Mapping[str, Any], where: str) -> AppConfig:
     token_endpoint = text("token_endpoint", base.token_endpoint if base else None)
     if authorization_endpoint is None or token_endpoint is None:
         raise ConfigError(
-            f"{where} needs authorization_endpoint and token_endpoint, or provider = "
-            '"ringplus".'
+            f'{where} needs authorization_endpoint and token_endpoint, or provider = "ringplus".'
         )
     method = text(
         "token_endpoint_auth_method",
@@ -272,9 +271,7 @@ def _parse_app(name: str, table: Mapping[str, Any], where: str) -> AppConfig:
             f"{where} token_endpoint_auth_method must be one of "
             f"{', '.join(CLIENT_AUTH_METHODS)}, not '{method}'."
         )
-    lifetime = table.get(
-        "default_token_lifetime", base.default_token_lifetime if base else 86400.0
-    )
+    lifetime = table.get("default_token_lifetime", base.default_token_lifetime if base else 86400.0)
     _expect(lifetime, (int, float), f"{where} default_token_lifetime", "a number of seconds")
     provider = Provider(
         name=preset_name,

@@ -160,7 +160,9 @@ def build_app(form: AppInput) -> AppConfig:
         provider = Provider(
             name="custom",
             authorization_endpoint=check_url(
-                "authorization_endpoint", form.authorization_endpoint, label="Authorization endpoint"
+                "authorization_endpoint",
+                form.authorization_endpoint,
+                label="Authorization endpoint",
             ),
             token_endpoint=check_url("token_endpoint", form.token_endpoint, label="Token endpoint"),
             revocation_endpoint=check_url(

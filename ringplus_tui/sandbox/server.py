@@ -197,7 +197,8 @@ button { margin: 1rem .5rem 0 0; padding: .5rem 1.2rem; }
 _SIGN_IN = """
 <form method="post" action="{{ action }}" id="sign-in">
 <input type="hidden" name="action" value="sign-in">
-<label for="email">Email</label><input type="email" id="email" name="email" value="{{ email }}" autofocus>
+<label for="email">Email</label>
+<input type="email" id="email" name="email" value="{{ email }}" autofocus>
 <label for="password">Password</label><input type="password" id="password" name="password">
 <button type="submit">Sign in</button>
 </form>"""
@@ -217,7 +218,9 @@ it into ringplus-tui.</p>
 <input type="text" readonly value="{{ url }}" onclick="this.select()">"""
 
 
-def _render(title: str, body: str, *, status: int = 200, error: str = "", **values: Any) -> Response:
+def _render(
+    title: str, body: str, *, status: int = 200, error: str = "", **values: Any
+) -> Response:
     inner = render_template_string(body, **values)
     page = render_template_string(_PAGE, title=title, body=inner, error=error)
     return Response(page, status=status, mimetype="text/html")
@@ -242,7 +245,7 @@ def create_app(state: ProviderState, issuer: Callable[[], str]) -> Flask:
         "refresh_token": state.token_lifetime,
     }
 
-    class CodeGrant(grants.AuthorizationCodeGrant):
+    class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
         TOKEN_ENDPOINT_AUTH_METHODS = list(CLIENT_AUTH_METHODS)
 
         def save_authorization_code(self, code: str, req: Any) -> None:
@@ -274,7 +277,7 @@ def create_app(state: ProviderState, issuer: Callable[[], str]) -> Flask:
         def authenticate_user(self, authorization_code: AuthorizationCode) -> Any:
             return state.user(authorization_code.user_id)
 
-    class RefreshGrant(grants.RefreshTokenGrant):
+    class RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         TOKEN_ENDPOINT_AUTH_METHODS = list(CLIENT_AUTH_METHODS)
         INCLUDE_NEW_REFRESH_TOKEN = state.rotate_refresh_tokens
 
@@ -290,7 +293,7 @@ def create_app(state: ProviderState, issuer: Callable[[], str]) -> Flask:
                 if state.rotate_refresh_tokens:
                     credential.refresh_revoked = True
 
-    class Revocation(RevocationEndpoint):
+    class Revocation(RevocationEndpoint):  # type: ignore[misc]
         CLIENT_AUTH_METHODS = list(CLIENT_AUTH_METHODS)
 
         def query_token(self, token_string: str, token_type_hint: str | None) -> Any:
@@ -404,14 +407,14 @@ def create_app(state: ProviderState, issuer: Callable[[], str]) -> Flask:
         )
 
     @app.route("/users/me")
-    @require_oauth()
+    @require_oauth()  # type: ignore[untyped-decorator]
     def users_me() -> Any:
         user = state.user(current_token.user_id)
         assert user is not None
         return jsonify(id=user.id, name=user.name, email=user.email)
 
     @app.route("/accounts")
-    @require_oauth()
+    @require_oauth()  # type: ignore[untyped-decorator]
     def accounts() -> Any:
         user = state.user(current_token.user_id)
         assert user is not None

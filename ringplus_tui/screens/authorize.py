@@ -1,0 +1,188 @@
+"""The authorize screen: the authorization URL, then the pasted redirected URL.
+
+Follows the seed tutorial's steps: send the person to the authorization URL,
+take the URL the provider redirected to, exchange its code for a token. Returns
+``True`` when the account is signed in, ``False`` when cancelled.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, LoadingIndicator, Static, TextArea
+
+from ..errors import AuthorizationResponseError, NetworkError, RingPlusError
+from ..service import OAuthService
+from ..status import format_countdown
+from ..widgets import PasteInput
+
+
+def _has_graphical_browser() -> bool:
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+class AuthorizeScreen(Screen[bool]):
+    """Sign one account in through the authorization URL and the pasted redirect.
+
+    Args:
+        service: The OAuth service.
+        account: The account to sign in.
+        hint: Extra guidance shown above the URL (the sandbox's demo sign-in).
+    """
+
+    CSS_PATH = "authorize.tcss"
+    BINDINGS = [
+        Binding("ctrl+y", "copy_url", "Copy URL"),
+        Binding("ctrl+o", "open_url", "Open in browser"),
+        Binding("ctrl+r", "restart", "Start over"),
+        Binding("escape", "cancel", "Cancel"),
+    ]
+
+    def __init__(self, service: OAuthService, account: str, *, hint: str = "") -> None:
+        super().__init__()
+        self.service = service
+        self.account = account
+        self.hint = hint
+        self.url = ""
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="body"):
+            yield Static(
+                f"[b]1.[/b] Open this address in a browser, sign in and allow access "
+                f"for [b]{self.account}[/b]:",
+                id="step1",
+                markup=True,
+            )
+            if self.hint:
+                yield Static(self.hint, id="hint")
+            yield TextArea("", id="url", read_only=True, soft_wrap=True, show_cursor=False)
+            with Horizontal(classes="buttons"):
+                yield Button("Copy URL", id="copy")
+                yield Button("Open in browser", id="open")
+            yield Static(
+                "[b]2.[/b] The browser then goes to the app's redirect URI. The page may "
+                "not load: that is fine, the address bar is what matters. Copy the whole "
+                "address and paste it here (Ctrl+Shift+V or Shift+Insert in most terminals):",
+                id="step2",
+                markup=True,
+            )
+            yield PasteInput(placeholder="https://…?code=…&state=…", id="redirected")
+            yield LoadingIndicator(id="busy")
+            yield Static("", id="message")
+            with Horizontal(classes="buttons"):
+                yield Button("Sign in", id="submit", variant="primary")
+                yield Button("Start over", id="restart")
+                yield Button("Cancel", id="cancel")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = f"Sign in {self.account}"
+        self.query_one("#busy").display = False
+        self.query_one("#redirected").focus()
+        self.start()
+
+    @work(exclusive=True, group="authorize", exit_on_error=False)
+    async def start(self) -> None:
+        """Start a new authorization and show its URL."""
+        self._say("")
+        try:
+            pending = await self.service.start_authorization(self.account)
+        except RingPlusError as err:
+            self._say(f"{err.title}: {err.message}", error=True)
+            return
+        self.url = pending.authorization_url
+        self.query_one("#url", TextArea).text = self.url
+        left = format_countdown(pending.expires_at - self.service.clock())
+        self._say(f"This sign-in stays open for {left}.")
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        message = self.query_one("#message", Static)
+        message.update(text)
+        message.set_class(error, "-error")
+        if error:
+            message.scroll_visible()
+
+    def action_copy_url(self) -> None:
+        """Send the URL to the terminal's clipboard."""
+        if not self.url:
+            return
+        self.app.copy_to_clipboard(self.url)
+        self.notify(
+            "Sent the URL to the terminal clipboard (OSC 52). Some terminals ignore that: "
+            "if nothing pastes, select the URL above with the mouse instead.",
+            title="Copy",
+        )
+
+    def action_open_url(self) -> None:
+        """Open the URL in a graphical browser, when there is one."""
+        if not self.url:
+            return
+        if not _has_graphical_browser():
+            self.notify(
+                "No graphical browser on this machine: copy the URL and open it in a "
+                "browser elsewhere.",
+                title="Open in browser",
+                severity="warning",
+            )
+            return
+        self.app.open_url(self.url)
+
+    def action_restart(self) -> None:
+        """Make a fresh authorization URL (the old one stays valid until it expires)."""
+        self.query_one("#redirected", PasteInput).value = ""
+        self.start()
+
+    def action_cancel(self) -> None:
+        """Leave without signing in."""
+        self.dismiss(False)
+
+    @on(Button.Pressed)
+    def button(self, event: Button.Pressed) -> None:
+        actions = {
+            "copy": self.action_copy_url,
+            "open": self.action_open_url,
+            "restart": self.action_restart,
+            "cancel": self.action_cancel,
+            "submit": self.submit,
+        }
+        if event.button.id in actions:
+            actions[event.button.id]()
+
+    @on(PasteInput.Submitted, "#redirected")
+    def submit(self) -> None:
+        """Exchange the pasted URL's code for a token, in a worker."""
+        self.exchange(self.query_one("#redirected", PasteInput).value)
+
+    @work(exclusive=True, group="exchange", exit_on_error=False)
+    async def exchange(self, pasted: str) -> None:
+        """Complete the sign-in with the pasted URL."""
+        busy = self.query_one("#busy")
+        submit = self.query_one("#submit", Button)
+        busy.display = True
+        submit.disabled = True
+        self._say("Exchanging the authorization code for a token…")
+        try:
+            account = await self.service.complete_authorization(pasted)
+        except RingPlusError as err:
+            hint = ""
+            if isinstance(err, NetworkError):
+                hint = " Press Sign in to try the same URL again."
+            elif not isinstance(err, AuthorizationResponseError):
+                hint = " Press Start over (Ctrl+R) for a new URL."
+            self._say(f"{err.title}: {err.message}{hint}", error=True)
+            return
+        finally:
+            busy.display = False
+            submit.disabled = False
+        if account.name != self.account:
+            self.notify(f"That URL belonged to the sign-in of {account.name}; it is signed in.")
+        self.dismiss(True)

@@ -1,0 +1,253 @@
+"""The app credentials screen: client ID, client secret, redirect URI, provider.
+
+Returns a :class:`CredentialsResult` (the app and the account to sign in) or
+``None`` when cancelled. Validation is :func:`~ringplus_tui.validation.build_app`;
+saving is the service's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
+
+from ..errors import RingPlusError
+from ..models import CLIENT_AUTH_METHODS
+from ..prefill import CredentialsPrefill
+from ..service import OAuthService
+from ..validation import AppInput, FieldError, build_app, check_name
+
+
+@dataclass(frozen=True)
+class CredentialsResult:
+    """What the credentials screen saved.
+
+    Attributes:
+        app: The saved app's name.
+        account: The account to sign in through it.
+    """
+
+    app: str
+    account: str
+
+
+def _row(label: str, widget: Input | Select[str], field: str) -> ComposeResult:
+    with Horizontal(classes="row"):
+        yield Label(label, classes="label")
+        yield widget
+    yield Static("", id=f"{field}-error", classes="field-error")
+
+
+class CredentialsScreen(Screen[CredentialsResult | None]):
+    """Enter or edit an app's credentials and name the account to sign in.
+
+    Args:
+        service: The OAuth service.
+        prefill: Initial values.
+    """
+
+    CSS_PATH = "credentials.tcss"
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save and sign in"),
+        Binding("escape", "cancel", "Cancel"),
+    ]
+
+    def __init__(self, service: OAuthService, prefill: CredentialsPrefill) -> None:
+        super().__init__()
+        self.service = service
+        self.prefill = prefill
+
+    def compose(self) -> ComposeResult:
+        form = self.prefill.form
+        yield Header()
+        with VerticalScroll(id="form"):
+            yield Static(
+                "Register an app at your provider (RingPlus: Your Settings > Applications), "
+                "then copy its client ID, client secret and the exact redirect URI here. "
+                f"The secret goes to the {self.service.secret_backend}, never to the "
+                "settings file.",
+                id="intro",
+            )
+            yield from _row("App name", Input(form.name, id="name", compact=True), "name")
+            yield from _row(
+                "Client ID", Input(form.client_id, id="client_id", compact=True), "client_id"
+            )
+            secret_hint = (
+                "leave empty to keep the stored secret" if self.prefill.editing else "required"
+            )
+            yield from _row(
+                "Client secret",
+                Input(
+                    self.prefill.client_secret,
+                    id="client_secret",
+                    password=True,
+                    placeholder=secret_hint,
+                    compact=True,
+                ),
+                "client_secret",
+            )
+            yield from _row(
+                "Redirect URI",
+                Input(
+                    form.redirect_uri,
+                    id="redirect_uri",
+                    placeholder="exactly as registered, e.g. https://example.org/callback",
+                    compact=True,
+                ),
+                "redirect_uri",
+            )
+            yield from _row(
+                "Scopes",
+                Input(
+                    form.scopes, id="scopes", placeholder="optional, space-separated", compact=True
+                ),
+                "scopes",
+            )
+            yield from _row(
+                "Provider",
+                Select(
+                    [("RingPlus (my.ringplus.net)", "ringplus"), ("Custom endpoints", "custom")],
+                    value=form.provider if form.provider in ("ringplus", "custom") else "custom",
+                    allow_blank=False,
+                    id="provider",
+                    compact=True,
+                ),
+                "provider",
+            )
+            with Vertical(id="custom"):
+                yield from _row(
+                    "Authorization endpoint",
+                    Input(form.authorization_endpoint, id="authorization_endpoint", compact=True),
+                    "authorization_endpoint",
+                )
+                yield from _row(
+                    "Token endpoint",
+                    Input(form.token_endpoint, id="token_endpoint", compact=True),
+                    "token_endpoint",
+                )
+                yield from _row(
+                    "Revocation endpoint",
+                    Input(
+                        form.revocation_endpoint,
+                        id="revocation_endpoint",
+                        placeholder="optional",
+                        compact=True,
+                    ),
+                    "revocation_endpoint",
+                )
+                yield from _row(
+                    "API base URL",
+                    Input(form.api_base, id="api_base", placeholder="optional", compact=True),
+                    "api_base",
+                )
+                yield from _row(
+                    "Client authentication",
+                    Select(
+                        [(m, m) for m in CLIENT_AUTH_METHODS],
+                        value=form.token_endpoint_auth_method,
+                        allow_blank=False,
+                        id="token_endpoint_auth_method",
+                        compact=True,
+                    ),
+                    "token_endpoint_auth_method",
+                )
+            yield from _row(
+                "Account to sign in",
+                Input(
+                    self.prefill.account, id="account", placeholder="e.g. personal", compact=True
+                ),
+                "account",
+            )
+            yield Static("", id="error")
+            with Horizontal(id="buttons"):
+                yield Button("Save and sign in", id="save", variant="primary")
+                yield Button("Cancel", id="cancel")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "App credentials"
+        self._show_custom(self.prefill.form.provider != "ringplus")
+
+    def _show_custom(self, show: bool) -> None:
+        self.query_one("#custom").display = show
+
+    @on(Select.Changed, "#provider")
+    def provider_changed(self, event: Select.Changed) -> None:
+        self._show_custom(event.value == "custom")
+
+    @on(Input.Changed)
+    def clear_field_error(self, event: Input.Changed) -> None:
+        if event.input.id:
+            self._field_error(event.input.id, "")
+
+    def _field_error(self, field: str, message: str) -> None:
+        for error in self.query(f"#{field}-error").results(Static):
+            error.update(message)
+            error.set_class(bool(message), "-shown")
+
+    def _value(self, field: str) -> str:
+        return self.query_one(f"#{field}", Input).value
+
+    def _select(self, field: str) -> str:
+        return str(self.query_one(f"#{field}", Select).value)
+
+    def read_form(self) -> AppInput:
+        """The form's current values."""
+        return AppInput(
+            name=self._value("name"),
+            client_id=self._value("client_id"),
+            redirect_uri=self._value("redirect_uri"),
+            scopes=self._value("scopes"),
+            provider=self._select("provider"),
+            authorization_endpoint=self._value("authorization_endpoint"),
+            token_endpoint=self._value("token_endpoint"),
+            revocation_endpoint=self._value("revocation_endpoint"),
+            api_base=self._value("api_base"),
+            token_endpoint_auth_method=self._select("token_endpoint_auth_method"),
+        )
+
+    @on(Button.Pressed, "#save")
+    @on(Input.Submitted)
+    def action_save(self) -> None:
+        """Validate the form, then save it in a worker."""
+        self.query_one("#error", Static).update("")
+        try:
+            app = build_app(self.read_form())
+            account = check_name("account", self._value("account"), label="Account name")
+        except FieldError as err:
+            self._field_error(err.field, err.message)
+            self.query_one(f"#{err.field}").focus()
+            return
+        secret = self._value("client_secret")
+        if not secret.strip() and not (
+            self.prefill.editing and app.name in self.service.settings.apps
+        ):
+            self._field_error("client_secret", "Client secret is required for a new app.")
+            self.query_one("#client_secret").focus()
+            return
+        self._save(app.name, account, secret)
+
+    @work(exclusive=True, exit_on_error=False)
+    async def _save(self, app_name: str, account: str, secret: str) -> None:
+        button = self.query_one("#save", Button)
+        button.disabled = True
+        try:
+            app = build_app(self.read_form())
+            await self.service.save_app(app, secret or None)
+            await self.service.add_account(account, app_name)
+        except RingPlusError as err:
+            self.query_one("#error", Static).update(f"{err.title}: {err.message}")
+            return
+        finally:
+            button.disabled = False
+        self.dismiss(CredentialsResult(app=app_name, account=account))
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        """Leave without saving."""
+        self.dismiss(None)

@@ -1,0 +1,318 @@
+"""The OAuth service against the sandbox provider over loopback HTTP, secrets in the OS keyring."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx2
+import pytest
+from browser import sign_in_and_consent
+
+from ringplus_tui.errors import (
+    AccessDeniedError,
+    AuthorizationResponseError,
+    ConfigError,
+    NeedsSignInError,
+    NetworkError,
+    RedirectMismatchError,
+    StateMismatchError,
+    TokenEndpointError,
+)
+from ringplus_tui.sandbox import Sandbox
+from ringplus_tui.secret_store import access_token_key, refresh_token_key
+from ringplus_tui.service import OAuthService
+from ringplus_tui.settings import SettingsStore
+
+ALICE = ("alice@example.com", "alice-pass")
+
+
+async def setup_account(service: OAuthService, sandbox: Sandbox, name: str = "alice") -> None:
+    await service.save_app(sandbox.demo_app(), sandbox.client_secret)
+    await service.add_account(name, "sandbox")
+
+
+async def browse(url: str, *, allow: bool = True) -> str:
+    return await asyncio.to_thread(sign_in_and_consent, url, *ALICE, allow=allow)
+
+
+async def sign_in(service: OAuthService, sandbox: Sandbox, name: str = "alice") -> None:
+    await setup_account(service, sandbox, name)
+    pending = await service.start_authorization(name)
+    await service.complete_authorization(await browse(pending.authorization_url))
+
+
+async def test_full_flow_stores_token_in_keyring_and_metadata_in_settings(
+    service: OAuthService, sandbox: Sandbox, keyring_store, config_dir
+) -> None:
+    await setup_account(service, sandbox)
+    pending = await service.start_authorization("alice")
+    assert "code_challenge_method=S256" in pending.authorization_url
+    redirected = await browse(pending.authorization_url)
+
+    account = await service.complete_authorization(redirected)
+
+    now = service.clock()
+    assert account.expires_at is not None
+    assert 3590 < account.expires_at - now <= 3600
+    assert account.has_refresh_token
+    assert keyring_store.get(access_token_key("alice"))
+    assert keyring_store.get(refresh_token_key("alice"))
+    reloaded = SettingsStore(config_dir).load()
+    assert reloaded.accounts["alice"].expires_at == account.expires_at
+    assert sandbox.token_requests == ["authorization_code"]
+
+
+async def test_access_token_works_at_the_api(service: OAuthService, sandbox: Sandbox) -> None:
+    await sign_in(service, sandbox)
+    token = await service.access_token("alice")
+    async with httpx2.AsyncClient() as client:
+        me = await client.get(
+            f"{sandbox.base_url}/users/me", headers={"Authorization": f"Bearer {token}"}
+        )
+    assert me.json()["email"] == "alice@example.com"
+
+
+async def test_deny_reports_access_denied_and_makes_no_token_request(
+    service: OAuthService, sandbox: Sandbox, keyring_store
+) -> None:
+    await setup_account(service, sandbox)
+    pending = await service.start_authorization("alice")
+    redirected = await browse(pending.authorization_url, allow=False)
+
+    with pytest.raises(AccessDeniedError) as caught:
+        await service.complete_authorization(redirected)
+
+    assert "access_denied" in caught.value.message
+    assert sandbox.token_requests == []
+    assert keyring_store.get(access_token_key("alice")) is None
+    assert not service.settings.accounts["alice"].signed_in
+
+
+async def test_foreign_state_is_refused_before_any_request(
+    service: OAuthService, sandbox: Sandbox
+) -> None:
+    await setup_account(service, sandbox)
+    await service.start_authorization("alice")
+    with pytest.raises(StateMismatchError):
+        await service.complete_authorization(f"{sandbox.redirect_uri}?code=C0DE&state=ATTACKER")
+    assert sandbox.token_requests == []
+
+
+async def test_url_for_another_redirect_uri_is_refused(
+    service: OAuthService, sandbox: Sandbox
+) -> None:
+    await setup_account(service, sandbox)
+    pending = await service.start_authorization("alice")
+    other = f"https://www.ringplus.net/callback?code=C0DE&state={pending.state}"
+    with pytest.raises(RedirectMismatchError) as caught:
+        await service.complete_authorization(other)
+    assert "scheme" in caught.value.message
+    assert sandbox.token_requests == []
+
+
+async def test_missing_code_names_what_is_missing(service: OAuthService, sandbox: Sandbox) -> None:
+    await setup_account(service, sandbox)
+    pending = await service.start_authorization("alice")
+    with pytest.raises(AuthorizationResponseError) as caught:
+        await service.complete_authorization(f"{sandbox.redirect_uri}?state={pending.state}")
+    assert "no authorization code" in caught.value.message
+    assert sandbox.token_requests == []
+
+
+async def test_pasted_url_with_whitespace_quotes_and_line_breaks_still_works(
+    service: OAuthService, sandbox: Sandbox
+) -> None:
+    await setup_account(service, sandbox)
+    pending = await service.start_authorization("alice")
+    redirected = await browse(pending.authorization_url)
+    half = len(redirected) // 2
+    messy = f'  "{redirected[:half]}\n{redirected[half:]}"  \n'.replace("&", "&amp;")
+    account = await service.complete_authorization(messy)
+    assert account.signed_in
+
+
+async def test_same_url_twice_says_it_was_used(service: OAuthService, sandbox: Sandbox) -> None:
+    await setup_account(service, sandbox)
+    pending = await service.start_authorization("alice")
+    redirected = await browse(pending.authorization_url)
+    await service.complete_authorization(redirected)
+    with pytest.raises(StateMismatchError) as caught:
+        await service.complete_authorization(redirected)
+    assert "already used" in caught.value.message
+    assert sandbox.token_requests == ["authorization_code"]
+
+
+async def test_expired_pending_authorization_is_refused(
+    config_dir, keyring_store, sandbox: Sandbox
+) -> None:
+    now = [1_000_000.0]
+    service = OAuthService(SettingsStore(config_dir), keyring_store, clock=lambda: now[0])
+    try:
+        await setup_account(service, sandbox)
+        pending = await service.start_authorization("alice")
+        redirected = await browse(pending.authorization_url)
+        now[0] += 601
+        with pytest.raises(StateMismatchError) as caught:
+            await service.complete_authorization(redirected)
+        assert "expired" in caught.value.message
+        assert sandbox.token_requests == []
+    finally:
+        await service.aclose()
+
+
+async def test_url_is_routed_to_the_account_whose_sign_in_it_belongs_to(
+    service: OAuthService, sandbox: Sandbox
+) -> None:
+    await setup_account(service, sandbox, "alice")
+    await service.add_account("bob", "sandbox")
+    alice = await service.start_authorization("alice")
+    await service.start_authorization("bob")
+    account = await service.complete_authorization(await browse(alice.authorization_url))
+    assert account.name == "alice"
+    assert not service.settings.accounts["bob"].signed_in
+
+
+async def test_refresh_changes_access_token_and_keeps_refresh_token(
+    service: OAuthService, sandbox: Sandbox, keyring_store
+) -> None:
+    await sign_in(service, sandbox)
+    old_access = keyring_store.get(access_token_key("alice"))
+    old_refresh = keyring_store.get(refresh_token_key("alice"))
+
+    account = await service.refresh("alice")
+
+    assert keyring_store.get(access_token_key("alice")) != old_access
+    # The sandbox does not rotate: the response has no refresh token, the old one stays.
+    assert keyring_store.get(refresh_token_key("alice")) == old_refresh
+    assert account.last_refresh_at is not None
+    await service.refresh("alice")  # and it still works a second time
+    assert sandbox.token_requests == ["authorization_code", "refresh_token", "refresh_token"]
+
+
+async def test_rotated_refresh_token_is_stored(
+    service: OAuthService, rotating_sandbox: Sandbox, keyring_store
+) -> None:
+    await sign_in(service, rotating_sandbox)
+    old_refresh = keyring_store.get(refresh_token_key("alice"))
+    await service.refresh("alice")
+    new_refresh = keyring_store.get(refresh_token_key("alice"))
+    assert new_refresh and new_refresh != old_refresh
+    await service.refresh("alice")  # the old one is revoked; only the stored new one works
+
+
+async def test_concurrent_refreshes_of_one_account_send_one_request(
+    service: OAuthService, rotating_sandbox: Sandbox
+) -> None:
+    await sign_in(service, rotating_sandbox)
+    results = await asyncio.gather(*(service.refresh("alice") for _ in range(5)))
+    assert len({r.expires_at for r in results}) == 1
+    assert rotating_sandbox.token_requests.count("refresh_token") == 1
+
+
+async def test_rejected_refresh_token_needs_sign_in_and_keeps_tokens(
+    service: OAuthService, sandbox: Sandbox, keyring_store, config_dir
+) -> None:
+    await sign_in(service, sandbox)
+    before = (
+        keyring_store.get(access_token_key("alice")),
+        keyring_store.get(refresh_token_key("alice")),
+    )
+    sandbox.revoke_all_tokens()
+
+    with pytest.raises(NeedsSignInError) as caught:
+        await service.refresh("alice")
+
+    assert "invalid_grant" in caught.value.message
+    after = (
+        keyring_store.get(access_token_key("alice")),
+        keyring_store.get(refresh_token_key("alice")),
+    )
+    assert after == before
+    assert SettingsStore(config_dir).load().accounts["alice"].needs_sign_in
+    # Signing in again clears the flag.
+    pending = await service.start_authorization("alice")
+    await service.complete_authorization(await browse(pending.authorization_url))
+    assert not service.settings.accounts["alice"].needs_sign_in
+
+
+async def test_unknown_account_names_close_match(service: OAuthService, sandbox: Sandbox) -> None:
+    await setup_account(service, sandbox)
+    with pytest.raises(ConfigError) as caught:
+        await service.refresh("alcie")
+    assert "alice" in caught.value.message
+
+
+async def test_new_app_without_secret_is_refused(service: OAuthService, sandbox: Sandbox) -> None:
+    with pytest.raises(ConfigError):
+        await service.save_app(sandbox.demo_app(), None)
+    assert service.settings.apps == {}
+
+
+# -- faults a real server cannot produce, through HTTPX's transport hook ------------
+
+
+def _faulty(sandbox: Sandbox, fault: Exception | httpx2.Response) -> httpx2.AsyncBaseTransport:
+    """Pass every request to the sandbox except refresh requests, which get ``fault``."""
+    real = httpx2.AsyncHTTPTransport()
+
+    class Faulty(httpx2.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+            if b"grant_type=refresh_token" in request.content:
+                if isinstance(fault, Exception):
+                    raise fault
+                return fault
+            return await real.handle_async_request(request)
+
+        async def aclose(self) -> None:
+            await real.aclose()
+
+    return Faulty()
+
+
+@pytest.mark.parametrize(
+    ("fault", "words"),
+    [
+        (httpx2.ConnectError("[Errno 111] Connection refused"), "Could not connect"),
+        (httpx2.ReadTimeout(""), "did not answer within 30 s"),
+        (httpx2.Response(503, text="<html>Service Unavailable</html>"), "HTTP 503"),
+    ],
+)
+async def test_network_failures_during_refresh_change_nothing(
+    config_dir, keyring_store, sandbox: Sandbox, fault, words: str
+) -> None:
+    service = OAuthService(
+        SettingsStore(config_dir), keyring_store, transport=_faulty(sandbox, fault)
+    )
+    try:
+        await sign_in(service, sandbox)
+        before_settings = (config_dir / "config.toml").read_bytes()
+        before_access = keyring_store.get(access_token_key("alice"))
+
+        with pytest.raises(NetworkError) as caught:
+            await service.refresh("alice")
+
+        assert words in caught.value.message
+        assert (config_dir / "config.toml").read_bytes() == before_settings
+        assert keyring_store.get(access_token_key("alice")) == before_access
+    finally:
+        await service.aclose()
+
+
+async def test_error_json_with_status_200_is_a_refusal(
+    config_dir, keyring_store, sandbox: Sandbox
+) -> None:
+    reply = httpx2.Response(
+        200, json={"error": "bad_verification_code", "error_description": "The code is wrong."}
+    )
+    service = OAuthService(
+        SettingsStore(config_dir), keyring_store, transport=_faulty(sandbox, reply)
+    )
+    try:
+        await sign_in(service, sandbox)
+        before = keyring_store.get(access_token_key("alice"))
+        with pytest.raises(TokenEndpointError) as caught:
+            await service.refresh("alice")
+        assert "The code is wrong." in caught.value.message
+        assert keyring_store.get(access_token_key("alice")) == before
+    finally:
+        await service.aclose()
