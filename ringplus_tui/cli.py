@@ -16,6 +16,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from .errors import RingPlusError
@@ -120,29 +121,14 @@ def _run_sandbox_tui() -> int:
     from .prefill import CredentialsPrefill
     from .sandbox import Sandbox
     from .secret_store import MemorySecretStore
-    from .validation import AppInput
 
     with (
         Sandbox(token_lifetime=SANDBOX_TOKEN_LIFETIME) as sandbox,
         tempfile.TemporaryDirectory(prefix="ringplus-tui-sandbox-") as home,
     ):
-        demo = sandbox.demo_app()
-        provider = demo.provider
-        prefill = CredentialsPrefill(
-            form=AppInput(
-                name=demo.name,
-                client_id=demo.client_id,
-                redirect_uri=demo.redirect_uri,
-                scopes=" ".join(demo.scopes),
-                provider="custom",
-                authorization_endpoint=provider.authorization_endpoint,
-                token_endpoint=provider.token_endpoint,
-                revocation_endpoint=provider.revocation_endpoint or "",
-                api_base=provider.api_base or "",
-                token_endpoint_auth_method=provider.token_endpoint_auth_method,
-            ),
+        prefill = replace(
+            CredentialsPrefill.from_app(sandbox.demo_app(), account="alice", editing=False),
             client_secret=sandbox.client_secret,
-            account="alice",
         )
         users = " or ".join(f"{u.email} / {u.password}" for u in sandbox.users)
         hint = (

@@ -24,14 +24,15 @@ class AuthorizationResponse:
     """The parts of a pasted redirected URL we use.
 
     Attributes:
-        url: The cleaned URL, or ``None`` when only a query string was pasted.
+        url: The cleaned URL, or ``None`` when only a query string was pasted
+            (it holds the code, so it is hidden from ``repr``).
         code: The authorization code (secret; hidden from ``repr``).
         state: The ``state`` value, if present.
         error: The ``error`` code, if the provider refused.
         error_description: The provider's ``error_description``, if any.
     """
 
-    url: str | None
+    url: str | None = field(repr=False)
     code: str | None = field(default=None, repr=False)
     state: str | None = None
     error: str | None = None

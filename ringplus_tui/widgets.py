@@ -17,6 +17,9 @@ class PasteInput(Input):
     """
 
     def _on_paste(self, event: events.Paste) -> None:
+        # Textual calls the handlers of every class in the MRO: stop Input's own,
+        # which would insert the first line a second time.
+        event.prevent_default()
         text = re.sub(r"\s+", "", event.text)
         if text:
             if self.selection.is_empty:

@@ -1,0 +1,121 @@
+"""The whole sign-in, driven through the real app with Pilot, against the sandbox.
+
+The test plays the person: it types the client secret, reads the authorization
+URL off the screen, lets an HTTP client act as the browser (sign-in form,
+consent), pastes the redirected URL, and reads the dashboard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from browser import sign_in_and_consent
+from pilot_helpers import sandbox_prefill, wait_for
+from rich.text import Text
+from textual import events
+from textual.widgets import DataTable, Input, Static, TextArea
+
+from ringplus_tui.factory import make_app
+from ringplus_tui.sandbox import Sandbox
+from ringplus_tui.screens.authorize import AuthorizeScreen
+from ringplus_tui.screens.credentials import CredentialsScreen
+from ringplus_tui.screens.dashboard import DashboardScreen
+from ringplus_tui.secret_store import access_token_key
+from ringplus_tui.widgets import PasteInput
+
+ALICE = ("alice@example.com", "alice-pass")
+
+
+def row_cells(app) -> list[str]:
+    table = app.screen.query_one(DataTable)
+    return [c.plain if isinstance(c, Text) else str(c) for c in table.get_row_at(0)]
+
+
+async def reach_authorize(pilot, app, sandbox: Sandbox) -> str:
+    """Enter the client secret on the credentials screen; return the authorization URL."""
+    await wait_for(pilot, lambda: isinstance(app.screen, CredentialsScreen))
+    secret = app.screen.query_one("#client_secret", Input)
+    secret.focus()
+    await pilot.press(*sandbox.client_secret)
+    await pilot.press("ctrl+s")
+    await wait_for(pilot, lambda: isinstance(app.screen, AuthorizeScreen) and app.screen.url != "")
+    url = app.screen.query_one("#url", TextArea).text
+    assert url.startswith(f"{sandbox.base_url}/oauth/authorize?")
+    return url
+
+
+async def paste(pilot, app, text: str) -> None:
+    field = app.screen.query_one(PasteInput)
+    field.focus()
+    await pilot.pause()
+    field.post_message(events.Paste(text))
+    await pilot.pause()
+
+
+async def test_sign_in_shows_valid_countdown_then_refresh_updates_expiry(
+    config_dir, keyring_store, sandbox: Sandbox
+) -> None:
+    app = make_app(config_dir, keyring_store, prefill=sandbox_prefill(sandbox, with_secret=False))
+    async with app.run_test(size=(100, 40), notifications=True) as pilot:
+        url = await reach_authorize(pilot, app, sandbox)
+        redirected = await asyncio.to_thread(sign_in_and_consent, url, *ALICE)
+        # A terminal may wrap a long URL over two lines: the field must keep all of it.
+        await paste(pilot, app, redirected[:40] + "\n" + redirected[40:])
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
+
+        cells = row_cells(app)
+        assert cells[0] == "alice"
+        assert cells[2] == "valid"
+        assert re.fullmatch(r"00:59:5\d|01:00:00", cells[3]), cells
+        first_countdown = cells[3]
+        await pilot.pause(1.3)
+        assert row_cells(app)[3] != first_countdown  # the countdown runs
+
+        old_token = keyring_store.get(access_token_key("alice"))
+        old_expiry = app.service.settings.accounts["alice"].expires_at
+        await pilot.press("r")
+        await wait_for(
+            pilot, lambda: app.service.settings.accounts["alice"].expires_at != old_expiry
+        )
+        await pilot.pause()
+        assert keyring_store.get(access_token_key("alice")) != old_token
+        result = str(app.screen.query_one("#last-result", Static).render())
+        assert "Refreshed alice: new expiry" in result
+        assert sandbox.token_requests == ["authorization_code", "refresh_token"]
+
+
+async def test_deny_shows_access_denied_and_stores_nothing(
+    config_dir, keyring_store, sandbox: Sandbox
+) -> None:
+    app = make_app(config_dir, keyring_store, prefill=sandbox_prefill(sandbox, with_secret=False))
+    async with app.run_test(size=(100, 40)) as pilot:
+        url = await reach_authorize(pilot, app, sandbox)
+        redirected = await asyncio.to_thread(sign_in_and_consent, url, *ALICE, allow=False)
+        await paste(pilot, app, redirected)
+        await pilot.press("enter")
+        message = app.screen.query_one("#message", Static)
+        await wait_for(pilot, lambda: "Access denied" in str(message.render()))
+
+        assert isinstance(app.screen, AuthorizeScreen)  # the person can retry from here
+        assert "access_denied" in str(message.render())
+        assert sandbox.token_requests == []
+        assert keyring_store.get(access_token_key("alice")) is None
+        assert not app.service.settings.accounts["alice"].signed_in
+
+
+async def test_invalid_credentials_are_shown_next_to_the_field(
+    config_dir, keyring_store, sandbox: Sandbox
+) -> None:
+    app = make_app(config_dir, keyring_store, prefill=sandbox_prefill(sandbox))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, CredentialsScreen))
+        field = app.screen.query_one("#redirect_uri", Input)
+        field.value = "www.ringplus.net/callback"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        error = app.screen.query_one("#redirect_uri-error", Static)
+        assert "must be a full URL starting with https://" in str(error.render())
+        assert isinstance(app.screen, CredentialsScreen)
+        assert app.service.settings.apps == {}  # nothing was saved

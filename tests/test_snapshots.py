@@ -1,0 +1,167 @@
+"""One snapshot per visual state of every screen, stored as ``screens/<name>.svg``.
+
+These pictures are the README's screenshots. Regenerate them with::
+
+    pytest tests/test_snapshots.py --snapshot-update
+
+The clock is frozen and the time zone is UTC, so the countdowns never move.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import pytest_textual_snapshot
+from pilot_helpers import wait_for
+from textual.pilot import Pilot
+
+from ringplus_tui.app import RingPlusApp
+from ringplus_tui.messages import SignIn
+from ringplus_tui.models import RINGPLUS, Account, AppConfig
+from ringplus_tui.prefill import EMPTY_PREFILL
+from ringplus_tui.screens.authorize import AuthorizeScreen
+from ringplus_tui.secret_store import MemorySecretStore
+from ringplus_tui.service import OAuthService
+from ringplus_tui.settings import Settings, SettingsStore
+from ringplus_tui.widgets import PasteInput
+
+pytestmark = pytest.mark.filterwarnings("ignore:Can not relate snapshot")
+
+SCREENS = Path(__file__).resolve().parent.parent / "screens"
+NOW = 1_764_403_200.0  # 2025-11-29 08:00:00 UTC
+SIZE = (100, 30)
+
+
+class ScreensExtension(pytest_textual_snapshot.SVGImageExtension):
+    """Keep each snapshot as screens/<test name without test_>.svg."""
+
+    @classmethod
+    def dirname(cls, *, test_location: object) -> str:
+        return str(SCREENS)
+
+    @classmethod
+    def get_snapshot_name(cls, *, test_location: object, index: object = 0) -> str:
+        return test_location.testname.removeprefix("test_")  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def screens_dir_and_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(pytest_textual_snapshot, "SVGImageExtension", ScreensExtension)
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def frozen() -> float:
+    return NOW
+
+
+def make_snapshot_app(tmp_path: Path, accounts: list[Account]) -> RingPlusApp:
+    settings = Settings(
+        apps={
+            "ringplus": AppConfig(
+                name="ringplus",
+                client_id="rp-client-1234",
+                redirect_uri="https://example.org/ringplus/callback",
+                scopes=("read",),
+                provider=RINGPLUS,
+            )
+        },
+        accounts={a.name: a for a in accounts},
+    )
+    SettingsStore(tmp_path).save(settings)
+    secrets = MemorySecretStore()
+    secrets.set("app:ringplus:client_secret", "not-a-real-secret")
+    service = OAuthService(
+        SettingsStore(tmp_path), secrets, clock=frozen, token_factory=lambda n: "A" * n
+    )
+    return RingPlusApp(service, clock=frozen, prefill=EMPTY_PREFILL)
+
+
+def token(name: str, *, expires_in: float, lifetime: float = 86400.0, **extra: object) -> Account:
+    expires_at = NOW + expires_in
+    return Account(
+        name=name,
+        app="ringplus",
+        expires_at=expires_at,
+        obtained_at=expires_at - lifetime,
+        scope=("read",),
+        token_type="Bearer",
+        has_refresh_token=True,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+DASHBOARD_ACCOUNTS = [
+    token("personal", expires_in=23 * 3600 + 17 * 60 + 5, last_refresh_at=NOW - 2520),
+    token("work", expires_in=6 * 60 + 40),
+    token("family", expires_in=-120),
+    token("old-phone", expires_in=-3 * 86400, needs_sign_in=True),
+    Account(name="tablet", app="ringplus"),
+]
+
+
+def test_dashboard(snap_compare, tmp_path: Path) -> None:
+    """Five accounts sorted by expiry: expired, expiring, valid, needs-sign-in, signed-out,
+    each with its countdown; footer shows r/s/a/c."""
+    assert snap_compare(make_snapshot_app(tmp_path, DASHBOARD_ACCOUNTS), terminal_size=SIZE)
+
+
+def test_dashboard_empty(snap_compare, tmp_path: Path) -> None:
+    """No accounts: the dashboard says to press a. (The app opens the credentials screen
+    on top; escape shows the empty dashboard.)"""
+    assert snap_compare(make_snapshot_app(tmp_path, []), terminal_size=SIZE, press=["escape"])
+
+
+def test_credentials_new_app(snap_compare, tmp_path: Path) -> None:
+    """A first start: the credentials form for a new RingPlus app, secret masked."""
+    assert snap_compare(make_snapshot_app(tmp_path, []), terminal_size=SIZE)
+
+
+def test_credentials_field_error(snap_compare, tmp_path: Path) -> None:
+    """Saving without a client ID: the message appears under that field."""
+    assert snap_compare(make_snapshot_app(tmp_path, []), terminal_size=SIZE, press=["ctrl+s"])
+
+
+async def _open_authorize(pilot: Pilot[None]) -> None:
+    pilot.app.post_message(SignIn("personal"))
+    await wait_for(
+        pilot, lambda: isinstance(pilot.app.screen, AuthorizeScreen) and pilot.app.screen.url
+    )
+
+
+def test_authorize(snap_compare, tmp_path: Path) -> None:
+    """The authorization URL (wrapped, selectable), Copy/Open, and the empty paste field."""
+    app = make_snapshot_app(tmp_path, DASHBOARD_ACCOUNTS)
+    assert snap_compare(app, terminal_size=SIZE, run_before=_open_authorize)
+
+
+def test_authorize_access_denied(snap_compare, tmp_path: Path) -> None:
+    """After pasting a Deny redirect: 'Access denied' with the provider's text, in place."""
+
+    async def deny(pilot: Pilot[None]) -> None:
+        await _open_authorize(pilot)
+        field = pilot.app.screen.query_one(PasteInput)
+        field.value = (
+            "https://example.org/ringplus/callback?error=access_denied"
+            "&error_description=The+user+denied+access&state=" + "A" * 32
+        )
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+
+    app = make_snapshot_app(tmp_path, DASHBOARD_ACCOUNTS)
+    assert snap_compare(app, terminal_size=SIZE, run_before=deny)
+
+
+def test_screens_directory_has_no_stale_pictures() -> None:
+    """Every SVG in screens/ belongs to a test here, so the README never shows a dead screen."""
+    names = {p.stem for p in SCREENS.glob("*.svg")}
+    tests = {n.removeprefix("test_") for n in globals() if n.startswith("test_")}
+    assert names <= tests, names - tests
+    assert os.path.isdir(SCREENS)
