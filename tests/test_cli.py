@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-import shutil
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx2
 
@@ -20,8 +20,9 @@ def test_help_lists_sandbox() -> None:
 
 
 def test_standalone_sandbox_prints_its_address_and_serves_until_stopped() -> None:
-    command = shutil.which("ringplus-tui")
-    assert command, "the console script is installed with the package"
+    # The console script installed next to this interpreter.
+    command = Path(sys.executable).with_name("ringplus-tui")
+    assert command.exists(), "the console script is installed with the package"
     server = subprocess.Popen(
         [command, "sandbox", "--token-lifetime", "120"], stdout=subprocess.PIPE, text=True
     )
