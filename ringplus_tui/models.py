@@ -114,6 +114,11 @@ class Account:
             provider's default lifetime was assumed.
         needs_sign_in: True after the provider rejected the refresh token
             (``invalid_grant``); cleared by the next successful sign-in.
+        user: The signed-in person as the API's ``GET /users/me`` names them.
+        phone_lines: How many phone lines ``GET /accounts`` listed.
+        auto_refresh: Whether the dashboard refreshes this account by itself.
+        refresh_margin: Seconds before expiry to refresh; ``None`` for the
+            default, max(60 s, 10 % of the token's lifetime).
     """
 
     name: str
@@ -126,6 +131,10 @@ class Account:
     last_refresh_at: float | None = None
     lifetime_assumed: bool = False
     needs_sign_in: bool = False
+    user: str | None = None
+    phone_lines: int | None = None
+    auto_refresh: bool = True
+    refresh_margin: float | None = None
 
     @property
     def signed_in(self) -> bool:
@@ -188,3 +197,32 @@ class PendingAuthorization:
     def expires_at(self) -> float:
         """When this pending request stops being accepted, UTC epoch seconds."""
         return self.created_at + PENDING_AUTHORIZATION_LIFETIME
+
+    def to_dict(self) -> dict[str, str | float]:
+        """A JSON-ready dict, for the secret store (it holds the ``code_verifier``)."""
+        return {
+            "account": self.account,
+            "app": self.app,
+            "state": self.state,
+            "code_verifier": self.code_verifier,
+            "redirect_uri": self.redirect_uri,
+            "authorization_url": self.authorization_url,
+            "created_at": self.created_at,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> PendingAuthorization:
+        """Read :meth:`to_dict`'s output back.
+
+        Raises:
+            KeyError, TypeError, ValueError: The data is not a pending authorization.
+        """
+        return cls(
+            account=str(data["account"]),
+            app=str(data["app"]),
+            state=str(data["state"]),
+            code_verifier=str(data["code_verifier"]),
+            redirect_uri=str(data["redirect_uri"]),
+            authorization_url=str(data["authorization_url"]),
+            created_at=float(data["created_at"]),  # type: ignore[arg-type]
+        )

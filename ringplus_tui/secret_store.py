@@ -7,6 +7,7 @@ values of another secret. Entry names (the keyring's "username")::
     app:<app name>:client_secret
     account:<account name>:access_token
     account:<account name>:refresh_token
+    account:<account name>:pending        (a started sign-in: state, code_verifier; 10 min)
 
 The stores here are synchronous, as :mod:`keyring` is. :class:`SecretVault` wraps
 one in ``asyncio.to_thread`` with a timeout, so a keyring that waits for an unlock
@@ -22,6 +23,8 @@ from typing import Protocol
 from .errors import SecretStoreError
 
 SERVICE_NAME = "ringplus-tui"
+ENV_SERVICE = "RINGPLUS_TUI_KEYRING_SERVICE"
+"""Environment variable that overrides the keyring service name (e.g. a second profile)."""
 KEYRING_TIMEOUT = 20.0
 """Seconds to wait for the keyring before reporting that it did not answer."""
 
@@ -46,6 +49,11 @@ def access_token_key(account: str) -> str:
 def refresh_token_key(account: str) -> str:
     """Entry name of an account's refresh token."""
     return f"account:{account}:refresh_token"
+
+
+def pending_key(account: str) -> str:
+    """Entry name of an account's pending authorization (``state``, ``code_verifier``)."""
+    return f"account:{account}:pending"
 
 
 class SecretStore(Protocol):
@@ -100,11 +108,14 @@ class KeyringSecretStore:
     """Secrets in the OS keyring through :mod:`keyring` (Secret Service, Keychain, …).
 
     Args:
-        service: The keyring service name; tests use their own.
+        service: The keyring service name: ``$RINGPLUS_TUI_KEYRING_SERVICE`` or
+            ``ringplus-tui`` when omitted; tests use their own.
     """
 
-    def __init__(self, service: str = SERVICE_NAME) -> None:
-        self.service = service
+    def __init__(self, service: str | None = None) -> None:
+        import os
+
+        self.service = service or os.environ.get(ENV_SERVICE) or SERVICE_NAME
         self.description = "OS keyring"
 
     def _translate(self, err: Exception, action: str) -> SecretStoreError:

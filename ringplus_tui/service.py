@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import secrets
 import time
-from base64 import b64encode
-from collections.abc import Callable, Mapping
-from dataclasses import replace
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
 
+import filelock
 import httpx2
-from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError
+from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from .errors import (
     ConfigError,
@@ -30,128 +32,68 @@ from .errors import (
     StateMismatchError,
     TokenEndpointError,
 )
+from .httpio import DEFAULT_TIMEOUT, SharedTransport, encode_client_secret_basic, translate_error
 from .models import Account, AppConfig, PendingAuthorization, Token
+from .password import follow_password_sign_in
 from .redirect import check_redirect_uri, parse_authorization_response
 from .secret_store import (
     SecretStore,
     SecretVault,
     access_token_key,
     client_secret_key,
+    pending_key,
     refresh_token_key,
 )
 from .settings import Settings, SettingsStore
+from .status import refresh_due
 from .tokens import token_from_response
 from .validation import check_name
 
-DEFAULT_TIMEOUT = httpx2.Timeout(30.0, connect=10.0)
-"""Seconds for each HTTP request: 10 s to connect, 30 s for the rest."""
+LOCK_WAIT = 60.0
+"""Seconds to wait for another process's refresh of the same account."""
 
-_TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
+REFRESH_ALL_LIMIT = 8
+"""Refreshes that :meth:`OAuthService.refresh_all` runs at once."""
 
 Clock = Callable[[], float]
 """A function returning the current time as UTC epoch seconds."""
 
 
-def _encode_client_secret_basic(
-    client: Any, method: str, uri: str, headers: dict[str, str], body: str
-) -> tuple[str, dict[str, str], str]:
-    """HTTP Basic client authentication, form-encoding first (RFC 6749 §2.3.1).
+@dataclass(frozen=True)
+class PhoneLine:
+    """A phone line on a RingPlus account, as ``GET /accounts`` lists it."""
 
-    authlib's own encoder skips the form-encoding step and fails on non-Latin-1
-    characters; a client ID or secret with ``:`` or ``%`` needs it too.
+    id: str
+    name: str
+    phone_number: str
+    device: str
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Who an account is, from the provider's API.
+
+    Attributes:
+        user: ``Name <email>`` from ``GET /users/me``.
+        lines: The phone lines from ``GET /accounts``.
     """
-    user = quote(client.client_id or "", safe="")
-    password = quote(client.client_secret or "", safe="")
-    headers["Authorization"] = "Basic " + b64encode(f"{user}:{password}".encode()).decode()
-    return uri, headers, body
 
-
-def _host(url: str) -> str:
-    return urlsplit(url).netloc or url
-
-
-def _retry_after(response: httpx2.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        return None
-
-
-def _excerpt(response: httpx2.Response) -> str:
-    text = " ".join(response.text.split())
-    return text[:120] + ("…" if len(text) > 120 else "")
-
-
-def translate_error(err: Exception, *, url: str, timeout: float | None = None) -> RingPlusError:
-    """Turn an authlib, HTTPX or decoding error into one of ours.
-
-    Args:
-        err: What authlib or HTTPX raised during a token request.
-        url: The endpoint that was called (only its host is shown).
-        timeout: The read timeout in seconds, named in timeout messages.
-
-    Returns:
-        The error to raise: :class:`NetworkError` for temporary failures
-        (connection, timeout, HTTP 408/425/429/5xx), :class:`TokenEndpointError`
-        for refusals (RFC 6749 §5.2).
-    """
-    host = _host(url)
-    if isinstance(err, RingPlusError):
-        return err
-    if isinstance(err, OAuthError):
-        error = str(err.error or "error")
-        description = err.description or None
-        text = f"{host} refused the request ({error})"
-        text += f": {description}" if description else "."
-        return TokenEndpointError(text.rstrip(".") + ".", error=error, description=description)
-    if isinstance(err, httpx2.TimeoutException):
-        limit = f" within {timeout:g} s" if timeout else ""
-        return NetworkError(
-            f"{host} did not answer{limit} ({type(err).__name__}). "
-            "Check your connection and try again; nothing was changed."
-        )
-    if isinstance(err, httpx2.ConnectError):
-        reason = str(err).strip() or type(err).__name__
-        return NetworkError(
-            f"Could not connect to {host} ({reason:.100}). Check your connection and the "
-            "provider's address, then try again; nothing was changed."
-        )
-    if isinstance(err, httpx2.HTTPStatusError):
-        response = err.response
-        status = response.status_code
-        if status in _TRANSIENT_STATUS:
-            return NetworkError(
-                f"{host} answered HTTP {status} ({response.reason_phrase}). This is usually "
-                "temporary: try again later; nothing was changed.",
-                retry_after=_retry_after(response),
-            )
-        return TokenEndpointError(
-            f"{host} answered HTTP {status} with something that is not a token response: "
-            f"{_excerpt(response)!r}. Check the app's token endpoint.",
-            title="Unexpected token response",
-        )
-    if isinstance(err, httpx2.RequestError):
-        reason = str(err).strip() or type(err).__name__
-        return NetworkError(f"The request to {host} failed ({reason:.100}). Try again later.")
-    if isinstance(err, ValueError):
-        return TokenEndpointError(
-            f"{host} sent an answer that is not a JSON token response. Check the app's "
-            "token endpoint.",
-            title="Unexpected token response",
-        )
-    return RingPlusError(f"Unexpected failure talking to {host}: {type(err).__name__}.")
+    user: str
+    lines: tuple[PhoneLine, ...]
 
 
 class OAuthService:
     """Apps, accounts and their tokens, with the flows that change them.
 
+    Every change to the settings is a read-modify-write of ``config.toml`` under
+    a cross-process lock, and every refresh of an account holds that account's
+    lock file, so the dashboard and any number of ``ringplus-tui`` commands can
+    run at once without losing a rotated refresh token.
+
     Args:
         settings_store: Where ``config.toml`` lives.
         secret_store: Where secrets live (OS keyring, or memory for the sandbox).
-        transport: HTTPX transport; tests pass one, production uses a pooled
+        transport: HTTPX transport; tests pass one, production uses one pooled
             :class:`httpx2.AsyncHTTPTransport` shared by every request.
         clock: Returns the current time, UTC epoch seconds.
         timeout: HTTP timeouts.
@@ -174,16 +116,17 @@ class OAuthService:
     ) -> None:
         self._store = settings_store
         self._settings = settings_store.load()
+        self._signature = settings_store.signature()
         self.vault = SecretVault(secret_store)
-        self._transport = transport or httpx2.AsyncHTTPTransport()
+        self._transport = SharedTransport(transport or httpx2.AsyncHTTPTransport())
         self._timeout = timeout
         self.clock = clock
         self._token_factory = token_factory
         self._clients: dict[str, tuple[tuple[str, ...], AsyncOAuth2Client]] = {}
+        self._api: httpx2.AsyncClient | None = None
         self._pending: dict[str, PendingAuthorization] = {}
         self._used_states: set[str] = set()
         self._refreshing: dict[str, asyncio.Future[Account]] = {}
-        self._save_lock = asyncio.Lock()
 
     # -- reading ----------------------------------------------------------
 
@@ -198,7 +141,7 @@ class OAuthService:
         return self.vault.store.description
 
     def pending(self, account: str) -> PendingAuthorization | None:
-        """The newest unexpired pending authorization of ``account``, if any."""
+        """The newest unexpired pending authorization of ``account`` in this process."""
         now = self.clock()
         found = [p for p in self._pending.values() if p.account == account and p.expires_at > now]
         return max(found, key=lambda p: p.created_at, default=None)
@@ -213,11 +156,38 @@ class OAuthService:
         self._settings.account(account)
         return await self.vault.get(access_token_key(account))
 
+    async def reload(self) -> bool:
+        """Re-read ``config.toml`` if another process changed it.
+
+        Returns:
+            True when the settings changed.
+
+        Raises:
+            ConfigError: The file on disk is invalid now; the settings in memory
+                are kept and the file is not overwritten.
+        """
+        signature = self._store.signature()
+        if signature == self._signature:
+            return False
+        settings = await asyncio.to_thread(self._store.load)
+        self._signature = signature
+        changed = settings != self._settings
+        self._settings = settings
+        return changed
+
     # -- changing apps and accounts ---------------------------------------
 
-    async def _save(self, settings: Settings) -> None:
-        await asyncio.to_thread(self._store.save, settings)
+    async def _update(self, change: Callable[[Settings], Settings]) -> Settings:
+        settings = await asyncio.to_thread(self._store.update, change)
         self._settings = settings
+        self._signature = self._store.signature()
+        return settings
+
+    async def _update_account(self, name: str, change: Callable[[Account], Account]) -> Account:
+        def apply(settings: Settings) -> Settings:
+            return settings.with_account(change(settings.account(name)))
+
+        return (await self._update(apply)).account(name)
 
     async def save_app(self, app: AppConfig, client_secret: str | None) -> None:
         """Add or replace an app; store its client secret when one is given.
@@ -231,16 +201,73 @@ class OAuthService:
                 cannot be written.
             SecretStoreError: The keyring failed; then nothing was changed.
         """
-        async with self._save_lock:
-            if client_secret is not None and client_secret.strip():
-                await self.vault.set(client_secret_key(app.name), client_secret.strip())
-            elif app.name not in self._settings.apps:
-                raise ConfigError(
-                    "The client secret is required for a new app: copy it from the app's "
-                    "settings at the provider.",
-                )
-            await self._save(self._settings.with_app(app))
-            self._clients.pop(app.name, None)
+        if client_secret is not None and client_secret.strip():
+            await self.vault.set(client_secret_key(app.name), client_secret.strip())
+        elif app.name not in self._settings.apps:
+            raise ConfigError(
+                "The client secret is required for a new app: copy it from the app's "
+                "settings at the provider.",
+            )
+        await self._update(lambda settings: settings.with_app(app))
+        self._clients.pop(app.name, None)
+
+    async def rename_app(self, old: str, new: str) -> None:
+        """Rename an app; its accounts follow and its client secret moves with it.
+
+        Raises:
+            ConfigError: Unknown app, invalid or taken new name.
+            SecretStoreError: The keyring failed; then nothing was changed.
+        """
+        new = check_name("name", new, label="App name")
+        app = self._settings.app(old)
+        if new == old:
+            return
+        if new in self._settings.apps:
+            raise ConfigError(f"There is already an app called '{new}'.")
+        secret = await self.vault.get(client_secret_key(old))
+        if secret:
+            await self.vault.set(client_secret_key(new), secret)
+
+        def apply(settings: Settings) -> Settings:
+            settings = settings.without_app(old).with_app(replace(app, name=new))
+            for name in settings.accounts_of(old):
+                settings = settings.with_account(replace(settings.accounts[name], app=new))
+            return settings
+
+        await self._update(apply)
+        self._clients.pop(old, None)
+        await self.vault.delete(client_secret_key(old))
+
+    async def remove_app(self, name: str, *, with_accounts: bool = False) -> list[str]:
+        """Remove an app and its client secret.
+
+        Args:
+            name: The app.
+            with_accounts: Also remove the accounts that use it (and their
+                tokens). Without it, an app in use is not removed.
+
+        Returns:
+            The accounts removed with it.
+
+        Raises:
+            ConfigError: Unknown app, or accounts use it and ``with_accounts``
+                is false (the message names them).
+            SecretStoreError: The keyring failed.
+        """
+        self._settings.app(name)
+        users = self._settings.accounts_of(name)
+        if users and not with_accounts:
+            raise ConfigError(
+                f"The app '{name}' is used by {', '.join(users)}. Remove those accounts too, "
+                "or move them to another app first.",
+                title="App in use",
+            )
+        for account in users:
+            await self.remove_account(account)
+        await self._update(lambda settings: settings.without_app(name))
+        self._clients.pop(name, None)
+        await self.vault.delete(client_secret_key(name))
+        return users
 
     async def add_account(self, name: str, app: str) -> Account:
         """Add an account that signs in through ``app``; an existing one is kept.
@@ -250,20 +277,79 @@ class OAuthService:
             app: The name of an existing app.
 
         Returns:
-            The account (existing accounts keep their tokens and switch to ``app``).
+            The account (an existing account keeps its tokens and switches to ``app``).
 
         Raises:
             ConfigError: Invalid name, unknown app, or the settings cannot be written.
         """
         name = check_name("account", name, label="Account name")
         self._settings.app(app)
-        async with self._save_lock:
-            existing = self._settings.accounts.get(name)
+
+        def apply(settings: Settings) -> Settings:
+            existing = settings.accounts.get(name)
             if existing is not None and existing.app == app:
-                return existing
+                return settings
             account = replace(existing, app=app) if existing else Account(name=name, app=app)
-            await self._save(self._settings.with_account(account))
+            return settings.with_account(account)
+
+        return (await self._update(apply)).account(name)
+
+    async def rename_account(self, old: str, new: str) -> Account:
+        """Rename an account; its tokens move with it.
+
+        Raises:
+            ConfigError: Unknown account, invalid or taken new name.
+            SecretStoreError: The keyring failed; then the old entries remain.
+        """
+        new = check_name("account", new, label="Account name")
+        account = self._settings.account(old)
+        if new == old:
             return account
+        if new in self._settings.accounts:
+            raise ConfigError(f"There is already an account called '{new}'.")
+        async with self._account_lock(old):
+            keys = (access_token_key, refresh_token_key, pending_key)
+            for key in keys:
+                value = await self.vault.get(key(old))
+                if value is not None:
+                    await self.vault.set(key(new), value)
+
+            def apply(settings: Settings) -> Settings:
+                current = settings.account(old)
+                return settings.without_account(old).with_account(replace(current, name=new))
+
+            renamed = (await self._update(apply)).account(new)
+            for key in keys:
+                await self.vault.delete(key(old))
+        self._pending = {
+            s: (replace(p, account=new) if p.account == old else p)
+            for s, p in self._pending.items()
+        }
+        return renamed
+
+    async def remove_account(self, name: str) -> None:
+        """Remove an account and its tokens from this machine (no revocation).
+
+        Raises:
+            ConfigError: Unknown account.
+            SecretStoreError: The keyring failed.
+        """
+        self._settings.account(name)
+        await self._update(lambda settings: settings.without_account(name))
+        for key in (access_token_key, refresh_token_key, pending_key):
+            await self.vault.delete(key(name))
+
+    async def set_auto_refresh(
+        self, name: str, enabled: bool, margin: float | None = None
+    ) -> Account:
+        """Switch automatic refresh of an account on or off, with its margin in seconds.
+
+        Raises:
+            ConfigError: Unknown account or the settings cannot be written.
+        """
+        return await self._update_account(
+            name, lambda account: replace(account, auto_refresh=enabled, refresh_margin=margin)
+        )
 
     # -- HTTP --------------------------------------------------------------
 
@@ -272,7 +358,7 @@ class OAuthService:
         if need_secret and not secret:
             raise ConfigError(
                 f"The app '{app.name}' has no client secret in the keyring. Enter it again "
-                "on the app credentials screen (key c).",
+                "on the app credentials screen (key c) or with 'ringplus-tui app add'.",
                 title="Client secret missing",
             )
         fingerprint = (
@@ -288,21 +374,33 @@ class OAuthService:
             client_id=app.client_id,
             client_secret=secret,
             token_endpoint_auth_method=app.provider.token_endpoint_auth_method,
+            revocation_endpoint_auth_method=app.provider.token_endpoint_auth_method,
             redirect_uri=app.redirect_uri,
             code_challenge_method="S256",
             transport=self._transport,
             timeout=self._timeout,
         )
-        client.register_client_auth_method(("client_secret_basic", _encode_client_secret_basic))
+        client.register_client_auth_method(("client_secret_basic", encode_client_secret_basic))
         self._clients[app.name] = (fingerprint, client)
         return client
+
+    def _http(self) -> httpx2.AsyncClient:
+        if self._api is None:
+            self._api = httpx2.AsyncClient(transport=self._transport, timeout=self._timeout)
+        return self._api
 
     async def aclose(self) -> None:
         """Close the connection pool. Call once, when the program ends."""
         for _, client in self._clients.values():
             await client.aclose()
         self._clients.clear()
-        await self._transport.aclose()
+        if self._api is not None:
+            await self._api.aclose()
+        await self._transport.close_pool()
+
+    @property
+    def _read_timeout(self) -> float | None:
+        return self._timeout.read
 
     # -- the authorization-code flow ---------------------------------------
 
@@ -310,7 +408,9 @@ class OAuthService:
         """Start signing ``account`` in: make the authorization URL (RFC 6749 §4.1.1).
 
         A fresh random ``state`` and a PKCE S256 ``code_verifier`` (RFC 7636
-        §4.1-4.2) are kept with the exact ``redirect_uri`` for 10 minutes.
+        §4.1-4.2) are kept with the exact ``redirect_uri`` for 10 minutes, in
+        memory and in the secret store, so another process (``ringplus-tui
+        authorize ACCOUNT --redirected-url``) or a restarted app can finish it.
 
         Args:
             account: The account's name.
@@ -345,10 +445,30 @@ class OAuthService:
             authorization_url=url,
             created_at=now,
         )
+        await self.vault.set(pending_key(account), json.dumps(pending.to_dict()))
         self._pending[state] = pending
         return pending
 
-    async def complete_authorization(self, pasted: str) -> Account:
+    async def _find_pending(self, state: str, account: str | None) -> PendingAuthorization | None:
+        found = self._pending.get(state)
+        if found is not None:
+            return found
+        names = [account] if account else list(self._settings.accounts)
+        for name in names:
+            if name not in self._settings.accounts:
+                continue
+            raw = await self.vault.get(pending_key(name))
+            if not raw:
+                continue
+            try:
+                stored = PendingAuthorization.from_dict(json.loads(raw))
+            except (ValueError, TypeError, KeyError):
+                continue
+            if stored.state == state and stored.account == name:
+                return stored
+        return None
+
+    async def complete_authorization(self, pasted: str, account: str | None = None) -> Account:
         """Finish a sign-in from the pasted redirected URL (RFC 6749 §4.1.2-4.1.4).
 
         The URL is checked before any request: an ``error=`` response, a
@@ -359,6 +479,8 @@ class OAuthService:
 
         Args:
             pasted: What the person pasted (cleaned here).
+            account: Where to look for a pending authorization started by
+                another process; ``None`` looks at every account.
 
         Returns:
             The signed-in account with its new token metadata.
@@ -373,14 +495,16 @@ class OAuthService:
         response = parse_authorization_response(pasted)
         if response.error is not None:
             if response.state:
-                self._pending.pop(response.state, None)
+                dropped = await self._find_pending(response.state, account)
+                if dropped is not None:
+                    await self._drop_pending(dropped)
             response.raise_for_error()
         if not response.state:
             raise StateMismatchError(
                 "The URL has no 'state', so it cannot be matched to a sign-in started here. "
                 "Copy the whole address bar, or start the sign-in again."
             )
-        pending = self._pending.get(response.state)
+        pending = await self._find_pending(response.state, account)
         if pending is None:
             if response.state in self._used_states:
                 raise StateMismatchError(
@@ -389,11 +513,11 @@ class OAuthService:
                     title="URL already used",
                 )
             raise StateMismatchError(
-                "This URL does not belong to a sign-in started here (the app may have "
-                "restarted since). Start the sign-in again and paste the new URL."
+                "This URL does not belong to a sign-in started here, or it was already "
+                "used. Start the sign-in again and paste the new URL."
             )
         if self.clock() > pending.expires_at:
-            self._pending.pop(response.state, None)
+            await self._drop_pending(pending)
             raise StateMismatchError(
                 "This sign-in was started more than 10 minutes ago and has expired. "
                 "Start it again and paste the new URL."
@@ -403,7 +527,7 @@ class OAuthService:
         record = self._settings.account(pending.account)
         app = self._settings.app(pending.app)
         client = await self._client(app, need_secret=True)
-        del self._pending[response.state]
+        self._pending.pop(response.state, None)
         self._used_states.add(response.state)
         try:
             data = await client.fetch_token(
@@ -414,9 +538,8 @@ class OAuthService:
                 redirect_uri=pending.redirect_uri,
             )
         except Exception as err:
-            error = translate_error(
-                err, url=app.provider.token_endpoint, timeout=self._read_timeout
-            )
+            endpoint = app.provider.token_endpoint
+            error = translate_error(err, url=endpoint, timeout=self._read_timeout)
             if isinstance(error, NetworkError):
                 # The code may still be good: let the person submit the same URL again.
                 self._used_states.discard(response.state)
@@ -433,11 +556,66 @@ class OAuthService:
                 )
             raise error from err
         token = self._token(data, app, record, previous_refresh_token=None)
-        return await self._store_token(record.name, token, refreshed=False)
+        async with self._account_lock(record.name):
+            stored = await self._store_token(record.name, token, refreshed=False)
+        await self._drop_pending(pending)
+        with contextlib.suppress(RingPlusError):
+            stored = await self.update_profile(record.name)
+        return stored
 
-    @property
-    def _read_timeout(self) -> float | None:
-        return self._timeout.read
+    async def _drop_pending(self, pending: PendingAuthorization) -> None:
+        self._pending.pop(pending.state, None)
+        with contextlib.suppress(RingPlusError):
+            raw = await self.vault.get(pending_key(pending.account))
+            if raw and json.loads(raw).get("state") == pending.state:
+                await self.vault.delete(pending_key(pending.account))
+
+    async def sign_in_with_password(self, account: str, username: str, password: str) -> Account:
+        """Sign in without the browser: fill the provider's sign-in form (the seed's
+        "Avoiding the Redirect Dance").
+
+        Fetches the authorization URL, fills the form's email and password
+        fields, allows the consent page if shown, stops at the redirect to the
+        registered ``redirect_uri`` and finishes the exchange. Depends on the
+        provider's page. The password is used once and never stored or logged.
+
+        Args:
+            account: The account's name.
+            username: Email or user name at the provider.
+            password: The password.
+
+        Returns:
+            The signed-in account.
+
+        Raises:
+            PasswordSignInError: Wrong password, a changed page, or a consent
+                this app cannot give.
+            AccessDeniedError: The provider refused access.
+            NetworkError: Temporary failure.
+            TokenEndpointError: The code exchange failed.
+        """
+        pending = await self.start_authorization(account)
+        app = self._settings.app(pending.app)
+        browser = httpx2.AsyncClient(
+            transport=self._transport, timeout=self._timeout, follow_redirects=False
+        )
+        try:
+            redirected = await follow_password_sign_in(
+                browser, pending.authorization_url, pending.redirect_uri, username, password
+            )
+        except RingPlusError:
+            await self._drop_pending(pending)
+            raise
+        except Exception as err:
+            await self._drop_pending(pending)
+            error = translate_error(
+                err, url=app.provider.authorization_endpoint, timeout=self._read_timeout
+            )
+            raise error from err
+        finally:
+            await browser.aclose()
+            del password
+        return await self.complete_authorization(redirected, account)
 
     def _token(
         self,
@@ -463,9 +641,9 @@ class OAuthService:
         else:
             await self.vault.delete(refresh_token_key(name))
         await self.vault.set(access_token_key(name), token.access_token)
-        async with self._save_lock:
-            current = self._settings.account(name)
-            account = replace(
+
+        def change(current: Account) -> Account:
+            return replace(
                 current,
                 expires_at=token.expires_at,
                 obtained_at=token.obtained_at,
@@ -476,36 +654,138 @@ class OAuthService:
                 lifetime_assumed=token.lifetime_assumed,
                 needs_sign_in=False,
             )
-            await self._save(self._settings.with_account(account))
-        return account
+
+        return await self._update_account(name, change)
+
+    # -- the provider's API ---------------------------------------------------
+
+    async def fetch_profile(self, name: str) -> Profile:
+        """Ask the provider's API who the account is and which phone lines it has.
+
+        ``GET /users/me`` and ``GET /accounts`` with the access token in the
+        ``Authorization: Bearer`` header (RFC 6750 §2.1).
+
+        Raises:
+            ConfigError: Unknown account, or the app has no API base URL.
+            NeedsSignInError: No access token, or the API refused it (HTTP 401).
+            NetworkError: Temporary failure.
+        """
+        account = self._settings.account(name)
+        app = self._settings.app(account.app)
+        base = (app.provider.api_base or "").rstrip("/")
+        if not base:
+            raise ConfigError(f"The app '{app.name}' has no API base URL.")
+        token = await self.vault.get(access_token_key(name))
+        if not token:
+            raise NeedsSignInError(f"'{name}' is not signed in. Sign in first (key s).")
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        try:
+            me = await self._http().get(f"{base}/users/me", headers=headers)
+            lines = await self._http().get(f"{base}/accounts", headers=headers)
+            for response in (me, lines):
+                if response.status_code == 401:
+                    raise NeedsSignInError(
+                        f"The API refused the access token of '{name}'. Refresh it (key r) "
+                        "or sign in again (key s)."
+                    )
+                response.raise_for_status()
+            user = me.json()
+            items = lines.json().get("accounts", [])
+            profile = Profile(
+                user=f"{user.get('name', '?')} <{user.get('email', '?')}>",
+                lines=tuple(
+                    PhoneLine(
+                        id=str(item.get("id", "")),
+                        name=str(item.get("name", "")),
+                        phone_number=str(item.get("phone_number", "")),
+                        device=str(item.get("device", "")),
+                    )
+                    for item in items
+                    if isinstance(item, dict)
+                ),
+            )
+        except RingPlusError:
+            raise
+        except (ValueError, AttributeError) as err:
+            raise RingPlusError(
+                f"The API at {base} answered something that is not RingPlus's JSON.",
+                title="Unexpected API answer",
+            ) from err
+        except Exception as err:
+            raise translate_error(err, url=base, timeout=self._read_timeout) from err
+        return profile
+
+    async def update_profile(self, name: str) -> Account:
+        """Fetch the profile and store the user and number of phone lines.
+
+        Raises:
+            The errors of :meth:`fetch_profile`.
+        """
+        profile = await self.fetch_profile(name)
+        return await self._update_account(
+            name,
+            lambda account: replace(account, user=profile.user, phone_lines=len(profile.lines)),
+        )
 
     # -- refresh -------------------------------------------------------------
 
-    async def refresh(self, account: str) -> Account:
+    def _lock_path(self, name: str) -> Path:
+        digest = hashlib.sha256(name.encode()).hexdigest()[:20]
+        return self._store.directory / "locks" / f"{digest}.lock"
+
+    @contextlib.asynccontextmanager
+    async def _account_lock(self, name: str) -> AsyncIterator[None]:
+        """Hold ``name``'s lock file: one refresh per account across processes."""
+        path = self._lock_path(name)
+        await asyncio.to_thread(path.parent.mkdir, mode=0o700, parents=True, exist_ok=True)
+        lock = filelock.FileLock(path, thread_local=False)
+        deadline = time.monotonic() + LOCK_WAIT
+        while True:
+            try:
+                lock.acquire(timeout=0)  # non-blocking: the event loop never waits here
+                break
+            except filelock.Timeout:
+                if time.monotonic() > deadline:
+                    raise RingPlusError(
+                        f"Another ringplus-tui process has been refreshing '{name}' for over "
+                        f"{LOCK_WAIT:g} s. Try again; if it persists, close the other process.",
+                        title="Account busy",
+                    ) from None
+                await asyncio.sleep(0.05)
+        try:
+            yield
+        finally:
+            lock.release()
+
+    async def refresh(self, account: str, *, force: bool = True) -> Account:
         """Refresh ``account``'s access token (RFC 6749 §6).
 
-        Only one refresh per account runs at a time: a second call while one
-        is running waits for the same result. A response without a refresh
-        token keeps the old one. A failure never deletes or overwrites a
-        stored token.
+        One refresh per account at a time: in this process a second call waits
+        for the first one's result; across processes a lock file is held, and
+        inside it the stored token is read again, so a token another process
+        just refreshed is used instead of refreshing twice. A response without
+        a refresh token keeps the old one. A failure never deletes or
+        overwrites a stored token.
 
         Args:
             account: The account's name.
+            force: Refresh even when the token is still fresh (the person asked);
+                with ``False`` only when it is due (expired or inside its margin).
 
         Returns:
-            The account with its new token metadata.
+            The account with its current token metadata.
 
         Raises:
             ConfigError: Unknown account or app, or no client secret.
-            NeedsSignInError: No refresh token, or the provider rejected it
-                (``invalid_grant``); the account is marked ``needs-sign-in``.
+            NeedsSignInError: Not signed in, no refresh token, or the provider
+                rejected it (``invalid_grant``); the account is marked ``needs-sign-in``.
             TokenEndpointError: Another refusal (e.g. ``invalid_client``).
             NetworkError: Temporary failure; nothing changed.
             SecretStoreError: The keyring failed.
         """
         running = self._refreshing.get(account)
         if running is None:
-            running = asyncio.ensure_future(self._refresh(account))
+            running = asyncio.ensure_future(self._refresh(account, force=force))
             self._refreshing[account] = running
             running.add_done_callback(lambda done: self._refresh_done(account, done))
         # Shielded: if the caller is cancelled, the refresh still finishes and
@@ -517,39 +797,170 @@ class OAuthService:
         if not done.cancelled():
             done.exception()  # retrieved here, so an abandoned refresh never warns
 
-    async def _refresh(self, name: str) -> Account:
+    async def _refresh(self, name: str, *, force: bool) -> Account:
+        seen = self._settings.account(name)
+        async with self._account_lock(name):
+            with contextlib.suppress(ConfigError):
+                await self.reload()
+            record = self._settings.account(name)
+            if force and record.obtained_at != seen.obtained_at:
+                return record  # another process refreshed it while we waited
+            if not record.signed_in:
+                raise NeedsSignInError(f"'{name}' is not signed in. Sign in first (key s).")
+            if not force and not refresh_due(record, self.clock()):
+                return record
+            app = self._settings.app(record.app)
+            refresh_token = await self.vault.get(refresh_token_key(name))
+            if not refresh_token:
+                raise NeedsSignInError(
+                    f"'{name}' has no refresh token, so it cannot be refreshed. Sign in "
+                    "again (key s)."
+                )
+            client = await self._client(app, need_secret=True)
+            try:
+                data = await client.refresh_token(
+                    app.provider.token_endpoint, refresh_token=refresh_token
+                )
+            except Exception as err:
+                endpoint = app.provider.token_endpoint
+                error = translate_error(err, url=endpoint, timeout=self._read_timeout)
+                if isinstance(error, TokenEndpointError) and error.error == "invalid_grant":
+                    error = NeedsSignInError(
+                        f"The provider no longer accepts the refresh token of '{name}' "
+                        f"({error.description or 'invalid_grant'}). Sign in again (key s); "
+                        "the stored token was kept.",
+                        error=error.error,
+                        description=error.description,
+                    )
+                    with contextlib.suppress(RingPlusError):
+                        await self._update_account(
+                            name, lambda account: replace(account, needs_sign_in=True)
+                        )
+                raise error from err
+            token = self._token(data, app, record, previous_refresh_token=refresh_token)
+            return await self._store_token(name, token, refreshed=True)
+
+    async def valid_access_token(self, name: str) -> str:
+        """Return an access token for ``name`` that is not inside its refresh margin,
+        refreshing first when needed (for scripts: ``ringplus-tui token``).
+
+        Raises:
+            NeedsSignInError: Not signed in, or the refresh token was rejected.
+            The other errors of :meth:`refresh`.
+        """
+        with contextlib.suppress(ConfigError):
+            await self.reload()
+        record = self._settings.account(name)
+        if not record.signed_in:
+            raise NeedsSignInError(
+                f"'{name}' is not signed in. Run 'ringplus-tui authorize {name}'."
+            )
+        if refresh_due(record, self.clock()) or (
+            record.expires_at is not None and record.expires_at <= self.clock()
+        ):
+            await self.refresh(name, force=False)
+        token = await self.vault.get(access_token_key(name))
+        if not token:
+            raise NeedsSignInError(
+                f"No access token is stored for '{name}'. Run 'ringplus-tui authorize {name}'."
+            )
+        return token
+
+    async def refresh_all(
+        self,
+        names: Sequence[str],
+        *,
+        limit: int = REFRESH_ALL_LIMIT,
+        on_done: Callable[[str, Account | RingPlusError], Awaitable[None] | None] | None = None,
+    ) -> dict[str, Account | RingPlusError]:
+        """Refresh several accounts at once, at most ``limit`` at a time.
+
+        Args:
+            names: The accounts.
+            limit: How many refreshes run concurrently (default 8).
+            on_done: Called after each account with its account or its error.
+
+        Returns:
+            Each account's new record, or the error it met.
+        """
+        gate = asyncio.Semaphore(max(1, limit))
+        results: dict[str, Account | RingPlusError] = {}
+
+        async def one(name: str) -> None:
+            async with gate:
+                try:
+                    outcome: Account | RingPlusError = await self.refresh(name)
+                except RingPlusError as err:
+                    outcome = err
+            results[name] = outcome
+            if on_done is not None:
+                maybe = on_done(name, outcome)
+                if maybe is not None:
+                    await maybe
+
+        await asyncio.gather(*(one(name) for name in names))
+        return results
+
+    # -- revoke and forget ---------------------------------------------------
+
+    async def forget(self, name: str) -> Account:
+        """Remove ``name``'s tokens from this machine only; the account stays, signed out.
+
+        Raises:
+            ConfigError: Unknown account.
+            SecretStoreError: The keyring failed.
+        """
+        self._settings.account(name)
+        async with self._account_lock(name):
+            for key in (access_token_key, refresh_token_key):
+                await self.vault.delete(key(name))
+
+            def change(account: Account) -> Account:
+                return Account(
+                    name=account.name,
+                    app=account.app,
+                    auto_refresh=account.auto_refresh,
+                    refresh_margin=account.refresh_margin,
+                )
+
+            return await self._update_account(name, change)
+
+    async def revoke(self, name: str) -> Account:
+        """Revoke ``name``'s tokens at the provider (RFC 7009), then forget them here.
+
+        The refresh token is revoked first (which, per RFC 7009 §2.1, may also
+        end its access tokens), then the access token. Without a revocation
+        endpoint this is the same as :meth:`forget`.
+
+        Raises:
+            ConfigError: Unknown account or app.
+            NetworkError: The provider could not be reached; nothing was removed.
+            TokenEndpointError: The provider refused; nothing was removed.
+            SecretStoreError: The keyring failed.
+        """
         record = self._settings.account(name)
         app = self._settings.app(record.app)
-        refresh_token = await self.vault.get(refresh_token_key(name))
-        if not refresh_token:
-            raise NeedsSignInError(
-                f"'{name}' has no refresh token, so it cannot be refreshed. Sign in again (key s)."
-            )
-        client = await self._client(app, need_secret=True)
-        try:
-            data = await client.refresh_token(
-                app.provider.token_endpoint, refresh_token=refresh_token
-            )
-        except Exception as err:
-            error = translate_error(
-                err, url=app.provider.token_endpoint, timeout=self._read_timeout
-            )
-            if isinstance(error, TokenEndpointError) and error.error == "invalid_grant":
-                error = NeedsSignInError(
-                    f"The provider no longer accepts the refresh token of '{name}' "
-                    f"({error.description or 'invalid_grant'}). Sign in again (key s); "
-                    "the stored token was kept.",
-                    error=error.error,
-                    description=error.description,
-                )
-                with contextlib.suppress(RingPlusError):
-                    await self._mark_needs_sign_in(name)
-            raise error from err
-        token = self._token(data, app, record, previous_refresh_token=refresh_token)
-        return await self._store_token(name, token, refreshed=True)
-
-    async def _mark_needs_sign_in(self, name: str) -> None:
-        async with self._save_lock:
-            current = self._settings.account(name)
-            if not current.needs_sign_in:
-                await self._save(self._settings.with_account(replace(current, needs_sign_in=True)))
+        endpoint = app.provider.revocation_endpoint
+        if endpoint:
+            client = await self._client(app, need_secret=True)
+            tokens = [
+                (await self.vault.get(refresh_token_key(name)), "refresh_token"),
+                (await self.vault.get(access_token_key(name)), "access_token"),
+            ]
+            for value, hint in tokens:
+                if not value:
+                    continue
+                try:
+                    response = await client.revoke_token(
+                        endpoint, token=value, token_type_hint=hint
+                    )
+                    if response.status_code != 200:  # RFC 7009 §2.2: 200 even if unknown
+                        response.raise_for_status()
+                        raise httpx2.HTTPStatusError(
+                            f"HTTP {response.status_code}",
+                            request=response.request,
+                            response=response,
+                        )
+                except Exception as err:
+                    raise translate_error(err, url=endpoint, timeout=self._read_timeout) from err
+        return await self.forget(name)

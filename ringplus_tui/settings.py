@@ -28,7 +28,7 @@ import difflib
 import os
 import tempfile
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -63,6 +63,10 @@ _ACCOUNT_KEYS = {
     "last_refresh_at",
     "lifetime_assumed",
     "needs_sign_in",
+    "user",
+    "phone_lines",
+    "auto_refresh",
+    "refresh_margin",
 }
 
 
@@ -99,6 +103,18 @@ class Settings:
     def with_account(self, account: Account) -> Settings:
         """Return a copy with ``account`` added or replaced."""
         return replace(self, accounts={**self.accounts, account.name: account})
+
+    def without_account(self, name: str) -> Settings:
+        """Return a copy without the account ``name``."""
+        return replace(self, accounts={k: v for k, v in self.accounts.items() if k != name})
+
+    def without_app(self, name: str) -> Settings:
+        """Return a copy without the app ``name`` (its accounts stay)."""
+        return replace(self, apps={k: v for k, v in self.apps.items() if k != name})
+
+    def accounts_of(self, app: str) -> list[str]:
+        """Names of the accounts that sign in through ``app``."""
+        return sorted(name for name, account in self.accounts.items() if account.app == app)
 
     def app(self, name: str) -> AppConfig:
         """Return the app called ``name``.
@@ -169,6 +185,54 @@ class SettingsStore:
                 "away to start with empty settings."
             ) from err
         return _parse(data, self.path)
+
+    @property
+    def lock_path(self) -> Path:
+        """The lock file that serialises read-modify-write across processes."""
+        return self.directory / ".config.lock"
+
+    def signature(self) -> tuple[int, int, int] | None:
+        """A cheap fingerprint of the file (inode, size, mtime in ns); ``None`` if missing."""
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def update(self, change: Callable[[Settings], Settings]) -> Settings:
+        """Read the file, apply ``change``, write it back: all under a cross-process lock.
+
+        Another process's change made meanwhile is never lost, because ``change``
+        is applied to what is on disk now, not to an old copy.
+
+        Args:
+            change: A pure function from the current settings to the new ones;
+                it may raise to abort (then nothing is written).
+
+        Returns:
+            The settings written.
+
+        Raises:
+            ConfigError: The file cannot be read or written, or the lock not
+                taken within 30 s.
+        """
+        import filelock
+
+        try:
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as err:
+            raise ConfigError(f"Cannot create {self.directory}: {err.strerror}.") from err
+        lock = filelock.FileLock(self.lock_path, timeout=30, thread_local=False)
+        try:
+            with lock:
+                new = change(self.load())
+                self.save(new)
+                return new
+        except filelock.Timeout as err:
+            raise ConfigError(
+                f"Another ringplus-tui process has held {self.lock_path} for 30 s. "
+                "Close it or try again."
+            ) from err
 
     def save(self, settings: Settings) -> None:
         """Write the settings atomically: a reader sees the old file or the new one.
@@ -318,7 +382,23 @@ def _parse_account(name: str, table: Mapping[str, Any], where: str) -> Account:
         last_refresh_at=number("last_refresh_at"),
         lifetime_assumed=flag("lifetime_assumed"),
         needs_sign_in=flag("needs_sign_in"),
+        user=_optional_str(table, "user", where),
+        phone_lines=_optional_int(table, "phone_lines", where),
+        auto_refresh=bool(
+            _expect(table.get("auto_refresh", True), bool, f"{where} auto_refresh", "true or false")
+        ),
+        refresh_margin=number("refresh_margin"),
     )
+
+
+def _optional_str(table: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = table.get(key)
+    return None if value is None else str(_expect(value, str, f"{where} {key}", "a string"))
+
+
+def _optional_int(table: Mapping[str, Any], key: str, where: str) -> int | None:
+    value = table.get(key)
+    return None if value is None else int(_expect(value, int, f"{where} {key}", "a whole number"))
 
 
 def _dump(settings: Settings) -> dict[str, Any]:
@@ -346,7 +426,16 @@ def _dump(settings: Settings) -> dict[str, Any]:
     accounts: dict[str, Any] = {}
     for name, account in settings.accounts.items():
         row: dict[str, Any] = {"app": account.app}
-        for key in ("expires_at", "obtained_at", "token_type", "last_refresh_at"):
+        keys = (
+            "expires_at",
+            "obtained_at",
+            "token_type",
+            "last_refresh_at",
+            "user",
+            "phone_lines",
+            "refresh_margin",
+        )
+        for key in keys:
             value = getattr(account, key)
             if value is not None:  # TOML has no null: leave the key out.
                 row[key] = value
@@ -355,5 +444,7 @@ def _dump(settings: Settings) -> dict[str, Any]:
         for key in ("lifetime_assumed", "needs_sign_in"):
             if getattr(account, key):
                 row[key] = True
+        if not account.auto_refresh:
+            row["auto_refresh"] = False
         accounts[str(name)] = row
     return {"apps": apps, "accounts": accounts}

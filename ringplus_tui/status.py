@@ -37,6 +37,33 @@ def refresh_margin(lifetime: float) -> float:
     return min(margin, max(lifetime, 0.0) / 2)
 
 
+def account_margin(account: Account) -> float:
+    """Seconds before ``expires_at`` at which ``account`` is due for refresh.
+
+    The account's own ``refresh_margin`` when set (never more than half the
+    lifetime), else :func:`refresh_margin` of its token's lifetime.
+    """
+    if account.expires_at is None:
+        return MIN_REFRESH_MARGIN
+    lifetime = account.expires_at - (account.obtained_at or account.expires_at)
+    if account.refresh_margin is not None:
+        return min(account.refresh_margin, max(lifetime, 0.0) / 2)
+    return refresh_margin(lifetime)
+
+
+def refresh_due(account: Account, now: float) -> bool:
+    """Whether ``account`` should be refreshed at ``now``: signed in, refreshable, inside
+    its margin (or expired).
+
+    Args:
+        account: The account's stored metadata.
+        now: Current time, UTC epoch seconds.
+    """
+    if account.needs_sign_in or not account.has_refresh_token or account.expires_at is None:
+        return False
+    return account.expires_at - now <= account_margin(account)
+
+
 def token_status(account: Account, now: float) -> TokenStatus:
     """Classify an account's token at time ``now``.
 
@@ -56,8 +83,7 @@ def token_status(account: Account, now: float) -> TokenStatus:
     remaining = account.expires_at - now
     if remaining <= 0:
         return TokenStatus.EXPIRED
-    lifetime = account.expires_at - (account.obtained_at or account.expires_at)
-    if remaining <= refresh_margin(lifetime):
+    if remaining <= account_margin(account):
         return TokenStatus.EXPIRING
     return TokenStatus.VALID
 

@@ -1,0 +1,140 @@
+"""HTTP plumbing shared by the service: one transport, client authentication, error translation.
+
+Knows HTTPX and authlib; knows nothing of Textual, settings or secrets.
+"""
+
+from __future__ import annotations
+
+from base64 import b64encode
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx2
+from authlib.integrations.httpx_client import OAuthError
+
+from .errors import NetworkError, RingPlusError, TokenEndpointError
+
+DEFAULT_TIMEOUT = httpx2.Timeout(30.0, connect=10.0)
+"""Seconds for each HTTP request: 10 s to connect, 30 s for the rest."""
+
+_TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
+
+
+def encode_client_secret_basic(
+    client: Any, method: str, uri: str, headers: dict[str, str], body: str
+) -> tuple[str, dict[str, str], str]:
+    """HTTP Basic client authentication, form-encoding first (RFC 6749 §2.3.1).
+
+    authlib's own encoder skips the form-encoding step and fails on non-Latin-1
+    characters; a client ID or secret with ``:`` or ``%`` needs it too.
+    """
+    user = quote(client.client_id or "", safe="")
+    password = quote(client.client_secret or "", safe="")
+    headers["Authorization"] = "Basic " + b64encode(f"{user}:{password}".encode()).decode()
+    return uri, headers, body
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).netloc or url
+
+
+def _retry_after(response: httpx2.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        return None
+
+
+def _excerpt(response: httpx2.Response) -> str:
+    text = " ".join(response.text.split())
+    return text[:120] + ("…" if len(text) > 120 else "")
+
+
+def translate_error(err: Exception, *, url: str, timeout: float | None = None) -> RingPlusError:
+    """Turn an authlib, HTTPX or decoding error into one of ours.
+
+    Args:
+        err: What authlib or HTTPX raised during a token request.
+        url: The endpoint that was called (only its host is shown).
+        timeout: The read timeout in seconds, named in timeout messages.
+
+    Returns:
+        The error to raise: :class:`NetworkError` for temporary failures
+        (connection, timeout, HTTP 408/425/429/5xx), :class:`TokenEndpointError`
+        for refusals (RFC 6749 §5.2).
+    """
+    host = _host(url)
+    if isinstance(err, RingPlusError):
+        return err
+    if isinstance(err, OAuthError):
+        error = str(err.error or "error")
+        description = err.description or None
+        text = f"{host} refused the request ({error})"
+        text += f": {description}" if description else "."
+        return TokenEndpointError(text.rstrip(".") + ".", error=error, description=description)
+    if isinstance(err, httpx2.TimeoutException):
+        limit = f" within {timeout:g} s" if timeout else ""
+        return NetworkError(
+            f"{host} did not answer{limit} ({type(err).__name__}). "
+            "Check your connection and try again; nothing was changed."
+        )
+    if isinstance(err, httpx2.ConnectError):
+        reason = str(err).strip() or type(err).__name__
+        return NetworkError(
+            f"Could not connect to {host} ({reason:.100}). Check your connection and the "
+            "provider's address, then try again; nothing was changed."
+        )
+    if isinstance(err, httpx2.HTTPStatusError):
+        response = err.response
+        status = response.status_code
+        if status in _TRANSIENT_STATUS:
+            return NetworkError(
+                f"{host} answered HTTP {status} ({response.reason_phrase}). This is usually "
+                "temporary: try again later; nothing was changed.",
+                retry_after=_retry_after(response),
+            )
+        return TokenEndpointError(
+            f"{host} answered HTTP {status} with something that is not a token response: "
+            f"{_excerpt(response)!r}. Check the app's token endpoint.",
+            title="Unexpected token response",
+        )
+    if isinstance(err, httpx2.RequestError):
+        reason = str(err).strip() or type(err).__name__
+        return NetworkError(f"The request to {host} failed ({reason:.100}). Try again later.")
+    if isinstance(err, ValueError):
+        return TokenEndpointError(
+            f"{host} sent an answer that is not a JSON token response. Check the app's "
+            "token endpoint.",
+            title="Unexpected token response",
+        )
+    return RingPlusError(f"Unexpected failure talking to {host}: {type(err).__name__}.")
+
+
+class SharedTransport(httpx2.AsyncBaseTransport):
+    """Lends one connection pool to many HTTPX clients; closing a client leaves it open.
+
+    The service makes an authlib client per app and a short-lived client per
+    password sign-in; they all send through the same pool, which the service
+    closes once with :meth:`close_pool`.
+
+    Args:
+        transport: The real transport (a pooled :class:`httpx2.AsyncHTTPTransport`,
+            or a test's transport).
+    """
+
+    def __init__(self, transport: httpx2.AsyncBaseTransport) -> None:
+        self._transport = transport
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        """Send ``request`` through the shared pool."""
+        return await self._transport.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        """Do nothing: a client closing must not close the shared pool."""
+
+    async def close_pool(self) -> None:
+        """Close the real transport, once, when the service ends."""
+        await self._transport.aclose()
