@@ -4,8 +4,12 @@
 an embedded sandbox provider with throw-away settings and secrets;
 ``ringplus-tui sandbox`` runs the sandbox provider alone until Ctrl+C.
 
-Exit status: 0 success, 1 failure, 2 usage error. Errors go to stderr as plain
-sentences, never a traceback.
+Script commands (``app``, ``account``, ``authorize``, ``login``, ``token``,
+``status``, ``refresh``, ``revoke``, ``forget``) live in :mod:`ringplus_tui.commands`.
+
+Exit status: 0 success; 1 failure; 2 usage error or unknown app/account; 3 the
+account needs signing in; 4 temporary failure with nothing changed. Errors go to
+stderr as one or two plain sentences, never a traceback.
 """
 
 from __future__ import annotations
@@ -26,14 +30,21 @@ SANDBOX_TOKEN_LIFETIME = 300
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="ringplus-tui",
-        description="A terminal dashboard for the OAuth2 tokens of several RingPlus accounts.",
-    )
-    parser.add_argument(
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
         "--config-dir",
         type=Path,
+        default=argparse.SUPPRESS,
         help="settings directory (default: $RINGPLUS_TUI_HOME or the platform's config dir)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="ringplus-tui",
+        description="A terminal dashboard for the OAuth2 tokens of several RingPlus accounts. "
+        "Without a command it opens the dashboard.",
+        epilog="Exit status: 0 success; 1 failure; 2 usage error or unknown app/account; "
+        "3 the account needs signing in; 4 temporary failure (network, timeout, 5xx), "
+        "nothing changed.",
+        parents=[common],
     )
     parser.add_argument(
         "--sandbox",
@@ -42,9 +53,81 @@ def _parser() -> argparse.ArgumentParser:
         "uses throw-away settings and secrets, touches nothing of yours",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sandbox = commands.add_parser(
-        "sandbox", help="run the RingPlus-compatible sandbox provider until Ctrl+C"
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=help, description=help, parents=[common])
+
+    app = command("app", "add, list, rename or remove apps (client credentials)")
+    app_commands = app.add_subparsers(dest="app_command", metavar="ACTION", required=True)
+    add = app_commands.add_parser(
+        "add",
+        parents=[common],
+        help="add or update an app; the client secret is read from stdin or a hidden prompt",
     )
+    add.add_argument("name", metavar="NAME")
+    add.add_argument("--client-id", required=True)
+    add.add_argument("--redirect-uri", required=True)
+    add.add_argument("--scope", action="append", default=[], help="a scope (repeatable)")
+    add.add_argument("--provider", choices=["ringplus", "custom"], default=None)
+    add.add_argument("--authorization-endpoint", default="")
+    add.add_argument("--token-endpoint", default="")
+    add.add_argument("--revocation-endpoint", default="")
+    add.add_argument("--api-base", default="")
+    add.add_argument(
+        "--client-auth",
+        choices=["client_secret_basic", "client_secret_post"],
+        default="client_secret_basic",
+    )
+    app_commands.add_parser("list", parents=[common], help="list apps")
+    rename = app_commands.add_parser("rename", parents=[common], help="rename an app")
+    rename.add_argument("old", metavar="OLD")
+    rename.add_argument("new", metavar="NEW")
+    remove = app_commands.add_parser("remove", parents=[common], help="remove an app")
+    remove.add_argument("name", metavar="NAME")
+    remove.add_argument(
+        "--yes", action="store_true", help="also remove the accounts that use it, without asking"
+    )
+
+    account = command("account", "add, list, rename or remove accounts")
+    account_commands = account.add_subparsers(
+        dest="account_command", metavar="ACTION", required=True
+    )
+    add = account_commands.add_parser("add", parents=[common], help="add an account")
+    add.add_argument("name", metavar="NAME")
+    add.add_argument("--app", required=True, help="the app it signs in through")
+    account_commands.add_parser("list", parents=[common], help="list accounts")
+    rename = account_commands.add_parser("rename", parents=[common], help="rename an account")
+    rename.add_argument("old", metavar="OLD")
+    rename.add_argument("new", metavar="NEW")
+    remove = account_commands.add_parser(
+        "remove", parents=[common], help="remove an account and its tokens (no revocation)"
+    )
+    remove.add_argument("name", metavar="NAME")
+
+    authorize = command(
+        "authorize",
+        "print the authorization URL; with --redirected-url, finish the sign-in",
+    )
+    authorize.add_argument("account", metavar="ACCOUNT")
+    authorize.add_argument(
+        "--redirected-url", metavar="URL", help="the address the browser ended on, or - for stdin"
+    )
+    login = command("login", "sign in with email and password (password from stdin or a prompt)")
+    login.add_argument("account", metavar="ACCOUNT")
+    login.add_argument("--username", required=True, metavar="EMAIL")
+    token = command("token", "print a valid access token, refreshing first when needed")
+    token.add_argument("account", metavar="ACCOUNT")
+    status = command("status", "show every account's token status")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    refresh = command("refresh", "refresh tokens now")
+    refresh.add_argument("accounts", nargs="*", metavar="ACCOUNT")
+    refresh.add_argument("--all", action="store_true", help="every signed-in account")
+    revoke = command("revoke", "revoke the tokens at the provider, then forget them here")
+    revoke.add_argument("account", metavar="ACCOUNT")
+    forget = command("forget", "forget the tokens here only")
+    forget.add_argument("account", metavar="ACCOUNT")
+
+    sandbox = command("sandbox", "run the RingPlus-compatible sandbox provider until Ctrl+C")
     sandbox.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
     sandbox.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     sandbox.add_argument(
@@ -105,12 +188,10 @@ def _run_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_tui(args: argparse.Namespace) -> int:
+def _run_tui(config_dir: Path) -> int:
     from .factory import make_app
     from .secret_store import KeyringSecretStore
-    from .settings import default_config_dir
 
-    config_dir = args.config_dir or default_config_dir()
     app = make_app(config_dir, KeyringSecretStore())
     app.run()
     return 0
@@ -155,7 +236,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_sandbox(args)
         if args.sandbox:
             return _run_sandbox_tui()
-        return _run_tui(args)
+        from .settings import default_config_dir
+
+        config_dir = getattr(args, "config_dir", None) or default_config_dir()
+        if args.command is None:
+            return _run_tui(config_dir)
+        from .commands import run
+
+        return run(config_dir, args)
     except RingPlusError as err:
         print(f"ringplus-tui: {err.title}: {err.message}", file=sys.stderr)
         return 1

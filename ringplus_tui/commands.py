@@ -1,0 +1,322 @@
+"""The script-facing commands (``ringplus-tui app|account|authorize|login|token|status|…``).
+
+Each runs one service operation and prints plain text (or JSON) to stdout; messages
+for the person go to stderr. No Textual is imported on these paths.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .errors import RingPlusError
+from .models import Account
+from .service import OAuthService
+from .status import TokenStatus, format_countdown, token_status
+from .validation import AppInput, build_app
+
+Command = Callable[[OAuthService, argparse.Namespace], Awaitable[int]]
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def _utc(epoch: float | None) -> str:
+    if epoch is None:
+        return "—"
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def read_secret(prompt: str) -> str:
+    """Read a secret from stdin when it is piped, else from a hidden prompt.
+
+    Returns:
+        The secret without its trailing newline (may be empty).
+    """
+    if not sys.stdin.isatty():
+        return sys.stdin.read().strip()
+    return getpass.getpass(prompt).strip()
+
+
+async def app_add(service: OAuthService, args: argparse.Namespace) -> int:
+    """``app add``: validate, read the client secret, save."""
+    custom = any(
+        (args.authorization_endpoint, args.token_endpoint, args.revocation_endpoint, args.api_base)
+    )
+    provider = args.provider or ("custom" if custom else "ringplus")
+    app = build_app(
+        AppInput(
+            name=args.name,
+            client_id=args.client_id,
+            redirect_uri=args.redirect_uri,
+            scopes=" ".join(args.scope),
+            provider=provider,
+            authorization_endpoint=args.authorization_endpoint,
+            token_endpoint=args.token_endpoint,
+            revocation_endpoint=args.revocation_endpoint,
+            api_base=args.api_base,
+            token_endpoint_auth_method=args.client_auth,
+        )
+    )
+    exists = app.name in service.settings.apps
+    hint = " (empty keeps the stored one)" if exists else ""
+    secret = await asyncio.to_thread(read_secret, f"Client secret for {app.name}{hint}: ")
+    await service.save_app(app, secret or None)
+    _err(f"Saved app '{app.name}'. Add an account with:")
+    _err(f"  ringplus-tui account add NAME --app {app.name}")
+    return 0
+
+
+async def app_list(service: OAuthService, args: argparse.Namespace) -> int:
+    """``app list``: one line per app."""
+    for name, app in sorted(service.settings.apps.items()):
+        users = ", ".join(service.settings.accounts_of(name)) or "no accounts"
+        print(f"{name}\t{app.client_id}\t{app.provider.token_endpoint}\t{users}")
+    return 0
+
+
+async def app_rename(service: OAuthService, args: argparse.Namespace) -> int:
+    """``app rename OLD NEW``."""
+    await service.rename_app(args.old, args.new)
+    return 0
+
+
+async def app_remove(service: OAuthService, args: argparse.Namespace) -> int:
+    """``app remove NAME``: asks first when accounts use it."""
+    users = service.settings.accounts_of(service.settings.app(args.name).name)
+    if users and not args.yes:
+        if not sys.stdin.isatty():
+            _err(
+                f"ringplus-tui: the app '{args.name}' is used by {', '.join(users)}. "
+                "Add --yes to remove those accounts (and their tokens) too."
+            )
+            return 2
+        question = f"'{args.name}' is used by {', '.join(users)}. Remove them too? [y/N] "
+        answer = await asyncio.to_thread(input, question)
+        if answer.strip().lower() not in ("y", "yes"):
+            _err("Nothing was removed.")
+            return 1
+    removed = await service.remove_app(args.name, with_accounts=True)
+    if removed:
+        _err(f"Removed the accounts {', '.join(removed)} too.")
+    return 0
+
+
+async def account_add(service: OAuthService, args: argparse.Namespace) -> int:
+    """``account add NAME --app APP``."""
+    account = await service.add_account(args.name, args.app)
+    _err(f"Added '{account.name}'. Sign it in with: ringplus-tui authorize {account.name}")
+    return 0
+
+
+async def account_list(service: OAuthService, args: argparse.Namespace) -> int:
+    """``account list``: one line per account."""
+    now = service.clock()
+    for name, account in sorted(service.settings.accounts.items()):
+        print(f"{name}\t{account.app}\t{token_status(account, now).value}")
+    return 0
+
+
+async def account_rename(service: OAuthService, args: argparse.Namespace) -> int:
+    """``account rename OLD NEW``."""
+    await service.rename_account(args.old, args.new)
+    return 0
+
+
+async def account_remove(service: OAuthService, args: argparse.Namespace) -> int:
+    """``account remove NAME``."""
+    await service.remove_account(args.name)
+    return 0
+
+
+async def authorize(service: OAuthService, args: argparse.Namespace) -> int:
+    """``authorize ACCOUNT [--redirected-url URL|-]``."""
+    if args.redirected_url is None:
+        pending = await service.start_authorization(args.account)
+        print(pending.authorization_url)
+        _err(
+            "Open that URL in a browser, sign in and allow access. Then copy the address "
+            "the browser ends on (the page may not load) and run:\n"
+            f"  ringplus-tui authorize {args.account} --redirected-url 'ADDRESS'\n"
+            "within 10 minutes."
+        )
+        return 0
+    pasted = args.redirected_url
+    if pasted == "-":
+        pasted = await asyncio.to_thread(sys.stdin.read)
+    account = await service.complete_authorization(pasted, args.account)
+    _err(f"Signed in '{account.name}'; the token expires {_utc(account.expires_at)}.")
+    return 0
+
+
+async def login(service: OAuthService, args: argparse.Namespace) -> int:
+    """``login ACCOUNT --username EMAIL``: the password sign-in shortcut."""
+    password = await asyncio.to_thread(read_secret, f"Password for {args.username}: ")
+    if not password:
+        _err("ringplus-tui: no password given; nothing was changed.")
+        return 2
+    account = await service.sign_in_with_password(args.account, args.username, password)
+    _err(f"Signed in '{account.name}'; the token expires {_utc(account.expires_at)}.")
+    return 0
+
+
+async def token(service: OAuthService, args: argparse.Namespace) -> int:
+    """``token ACCOUNT``: print only a valid access token."""
+    print(await service.valid_access_token(args.account))
+    return 0
+
+
+def status_record(account: Account, now: float) -> dict[str, object]:
+    """The ``status --json`` record of one account (times in UTC epoch seconds)."""
+    return {
+        "account": account.name,
+        "app": account.app,
+        "status": token_status(account, now).value,
+        "expires_at": account.expires_at,
+        "expires_in": None if account.expires_at is None else int(account.expires_at - now),
+        "scope": list(account.scope),
+        "user": account.user,
+    }
+
+
+async def status(service: OAuthService, args: argparse.Namespace) -> int:
+    """``status [--json]``."""
+    now = service.clock()
+    accounts = sorted(
+        service.settings.accounts.values(),
+        key=lambda a: (a.expires_at is None, a.expires_at or 0, a.name),
+    )
+    if args.json:
+        print(json.dumps([status_record(a, now) for a in accounts], indent=2))
+        return 0
+    if not accounts:
+        _err("No accounts yet: ringplus-tui account add NAME --app APP")
+    for account in accounts:
+        left = None if account.expires_at is None else account.expires_at - now
+        print(
+            f"{account.name}\t{account.app}\t{token_status(account, now).value}\t"
+            f"{format_countdown(left)}\t{account.user or '—'}"
+        )
+    return 0
+
+
+async def refresh(service: OAuthService, args: argparse.Namespace) -> int:
+    """``refresh [ACCOUNT ...|--all]``: exit status of the worst failure."""
+    names = list(args.accounts)
+    if args.all:
+        names = [
+            name
+            for name, account in sorted(service.settings.accounts.items())
+            if account.signed_in
+            and token_status(account, service.clock()) != TokenStatus.NEEDS_SIGN_IN
+        ]
+    if not names:
+        _err("ringplus-tui: name the accounts to refresh, or use --all.")
+        return 2
+    for name in names:
+        service.settings.account(name)  # unknown names fail before any request
+    results = await service.refresh_all(names)
+    worst = 0
+    for name in names:
+        outcome = results[name]
+        if isinstance(outcome, RingPlusError):
+            _err(f"{name}: {outcome.title}: {outcome.message}")
+            worst = max(worst, exit_status(outcome))
+        else:
+            print(f"{name}\trefreshed\texpires {_utc(outcome.expires_at)}")
+    return worst
+
+
+async def revoke(service: OAuthService, args: argparse.Namespace) -> int:
+    """``revoke ACCOUNT``."""
+    await service.revoke(args.account)
+    _err(f"Revoked and forgot the tokens of '{args.account}'.")
+    return 0
+
+
+async def forget(service: OAuthService, args: argparse.Namespace) -> int:
+    """``forget ACCOUNT``."""
+    await service.forget(args.account)
+    _err(f"Forgot the tokens of '{args.account}' on this machine (not revoked).")
+    return 0
+
+
+def exit_status(error: RingPlusError) -> int:
+    """The documented exit status for an error: 2 usage/unknown name, 3 needs sign-in,
+    4 temporary failure, 1 anything else."""
+    from .errors import ConfigError, NeedsSignInError, NetworkError
+
+    if isinstance(error, NeedsSignInError):
+        return 3
+    if isinstance(error, NetworkError):
+        return 4
+    if isinstance(error, ConfigError):
+        return 2
+    return 1
+
+
+COMMANDS: dict[tuple[str, str | None], Command] = {
+    ("app", "add"): app_add,
+    ("app", "list"): app_list,
+    ("app", "rename"): app_rename,
+    ("app", "remove"): app_remove,
+    ("account", "add"): account_add,
+    ("account", "list"): account_list,
+    ("account", "rename"): account_rename,
+    ("account", "remove"): account_remove,
+    ("authorize", None): authorize,
+    ("login", None): login,
+    ("token", None): token,
+    ("status", None): status,
+    ("refresh", None): refresh,
+    ("revoke", None): revoke,
+    ("forget", None): forget,
+}
+
+
+def run(config_dir: Path, args: argparse.Namespace) -> int:
+    """Run one script command over a fresh service; return its exit status."""
+    from .factory import make_service
+    from .secret_store import KeyringSecretStore
+    from .validation import FieldError
+
+    action = getattr(args, "app_command", None) or getattr(args, "account_command", None)
+    command = COMMANDS[(args.command, action)]
+
+    async def main() -> int:
+        service = make_service(config_dir, KeyringSecretStore())
+        try:
+            return await command(service, args)
+        finally:
+            await service.aclose()
+
+    try:
+        return asyncio.run(main())
+    except FieldError as err:
+        flag = _FLAG_OF_FIELD.get(err.field, err.field)
+        _err(f"ringplus-tui: {flag}: {err.message}")
+        return 2
+    except RingPlusError as err:
+        _err(f"ringplus-tui: {err.title}: {err.message}")
+        return exit_status(err)
+
+
+_FLAG_OF_FIELD = {
+    "name": "NAME",
+    "account": "NAME",
+    "client_id": "--client-id",
+    "redirect_uri": "--redirect-uri",
+    "authorization_endpoint": "--authorization-endpoint",
+    "token_endpoint": "--token-endpoint",
+    "revocation_endpoint": "--revocation-endpoint",
+    "api_base": "--api-base",
+    "token_endpoint_auth_method": "--client-auth",
+    "provider": "--provider",
+}

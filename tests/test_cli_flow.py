@@ -1,0 +1,229 @@
+"""The installed ``ringplus-tui`` command run as a subprocess, against the sandbox on loopback.
+
+Secrets go to the real OS keyring under a per-test service name
+(``RINGPLUS_TUI_KEYRING_SERVICE``), settings to a per-test directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import httpx2
+import pytest
+from browser import sign_in_and_consent
+
+from ringplus_tui.sandbox import Sandbox
+from ringplus_tui.secret_store import access_token_key, refresh_token_key
+from ringplus_tui.service import OAuthService
+from ringplus_tui.settings import SettingsStore
+
+COMMAND = str(Path(sys.executable).with_name("ringplus-tui"))
+NAMES = ("alice", "bob", "carol", "renamed")
+
+
+class Cli:
+    """Runs ``ringplus-tui`` with this test's settings directory and keyring service."""
+
+    def __init__(self, home: Path, service_name: str) -> None:
+        self.env = {
+            **os.environ,
+            "RINGPLUS_TUI_HOME": str(home),
+            "RINGPLUS_TUI_KEYRING_SERVICE": service_name,
+        }
+
+    def __call__(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [COMMAND, *args], input=stdin, capture_output=True, text=True, env=self.env, timeout=60
+        )
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [COMMAND, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=self.env,
+        )
+
+
+@pytest.fixture
+def cli(config_dir: Path, keyring_store) -> Iterator[Cli]:
+    yield Cli(config_dir, keyring_store.service)
+    for name in NAMES:
+        for key in (access_token_key(name), refresh_token_key(name), f"account:{name}:pending"):
+            keyring_store.delete(key)
+    keyring_store.delete("app:sandbox:client_secret")
+
+
+def add_sandbox_app(cli: Cli, sandbox: Sandbox) -> None:
+    p = sandbox.provider()
+    result = cli(
+        "app", "add", "sandbox",
+        "--client-id", sandbox.client_id,
+        "--redirect-uri", sandbox.redirect_uri,
+        "--scope", "read",
+        "--authorization-endpoint", p.authorization_endpoint,
+        "--token-endpoint", p.token_endpoint,
+        "--revocation-endpoint", p.revocation_endpoint or "",
+        "--api-base", p.api_base or "",
+        stdin=sandbox.client_secret + "\n",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
+def test_whole_flow_from_app_add_to_token(cli: Cli, sandbox: Sandbox, keyring_store) -> None:
+    add_sandbox_app(cli, sandbox)
+    assert cli("account", "add", "alice", "--app", "sandbox").returncode == 0
+
+    not_yet = cli("token", "alice")
+    assert not_yet.returncode == 3 and not_yet.stdout == ""
+    assert "not signed in" in not_yet.stderr
+
+    started = cli("authorize", "alice")
+    assert started.returncode == 0
+    url = started.stdout.strip()
+    assert started.stdout == url + "\n" and url.startswith(sandbox.base_url)
+    redirected = sign_in_and_consent(url, "alice@example.com", "alice-pass")
+
+    # A new process finishes what another one started: the pending sign-in is in the keyring.
+    finished = cli("authorize", "alice", "--redirected-url", "-", stdin=redirected + "\n")
+    assert finished.returncode == 0, finished.stderr
+
+    first = cli("token", "alice")
+    assert first.returncode == 0
+    assert first.stdout.strip() == keyring_store.get(access_token_key("alice"))
+
+    status = json.loads(cli("status", "--json").stdout)
+    assert status == [
+        {
+            "account": "alice",
+            "app": "sandbox",
+            "status": "valid",
+            "expires_at": status[0]["expires_at"],
+            "expires_in": status[0]["expires_in"],
+            "scope": ["read"],
+            "user": "Alice Example <alice@example.com>",
+        }
+    ]
+    assert 3500 < status[0]["expires_in"] <= 3600
+
+    refreshed = cli("refresh", "alice")
+    assert refreshed.returncode == 0, refreshed.stderr
+    second = cli("token", "alice").stdout.strip()
+    assert second and second != first.stdout.strip()
+
+    renamed = cli("account", "rename", "alice", "renamed")
+    assert renamed.returncode == 0, renamed.stderr
+    assert cli("token", "renamed").stdout.strip() == second
+
+    revoked = cli("revoke", "renamed")
+    assert revoked.returncode == 0, revoked.stderr
+    me = httpx2.get(f"{sandbox.base_url}/users/me", headers={"Authorization": f"Bearer {second}"})
+    assert me.status_code == 401  # the provider no longer accepts it
+    assert cli("token", "renamed").returncode == 3
+
+
+def test_exit_statuses_and_messages(cli: Cli, sandbox: Sandbox) -> None:
+    unknown = cli("token", "nobody")
+    assert unknown.returncode == 2
+    assert "no account called 'nobody'" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
+
+    bad = cli(
+        "app", "add", "x", "--client-id", "c", "--redirect-uri", "www.ringplus.net", stdin="s\n"
+    )
+    assert bad.returncode == 2
+    assert "--redirect-uri" in bad.stderr and "https://" in bad.stderr
+
+    add_sandbox_app(cli, sandbox)
+    cli("account", "add", "alice", "--app", "sandbox")
+    in_use = cli("app", "remove", "sandbox")
+    assert in_use.returncode == 2 and "alice" in in_use.stderr
+    assert "sandbox" in cli("app", "list").stdout
+
+
+def test_password_sign_in(cli: Cli, sandbox: Sandbox) -> None:
+    add_sandbox_app(cli, sandbox)
+    cli("account", "add", "bob", "--app", "sandbox")
+
+    wrong = cli("login", "bob", "--username", "bob@example.com", stdin="not-it\n")
+    assert wrong.returncode == 1
+    assert "did not accept that email and password" in wrong.stderr
+    assert cli("token", "bob").returncode == 3  # nothing stored
+
+    right = cli("login", "bob", "--username", "bob@example.com", stdin="bob-pass\n")
+    assert right.returncode == 0, right.stderr
+    assert cli("token", "bob").returncode == 0
+
+
+def test_network_failure_exits_4_and_changes_nothing(cli: Cli, keyring_store) -> None:
+    with Sandbox(token_lifetime=3600) as other:
+        add_sandbox_app(cli, other)
+        cli("account", "add", "carol", "--app", "sandbox")
+        url = cli("authorize", "carol").stdout.strip()
+        redirected = sign_in_and_consent(url, "alice@example.com", "alice-pass")
+        assert cli("authorize", "carol", "--redirected-url", redirected).returncode == 0
+    before = keyring_store.get(access_token_key("carol"))
+    down = cli("refresh", "carol")
+    assert down.returncode == 4
+    assert "Could not connect" in down.stderr
+    assert keyring_store.get(access_token_key("carol")) == before
+
+
+def test_eight_token_commands_at_once_refresh_once(
+    cli: Cli, rotating_sandbox: Sandbox, config_dir: Path, keyring_store
+) -> None:
+    """The race: 8 ``token`` processes on an expired token with rotation on."""
+    add_sandbox_app(cli, rotating_sandbox)
+    cli("account", "add", "alice", "--app", "sandbox")
+    url = cli("authorize", "alice").stdout.strip()
+    redirected = sign_in_and_consent(url, "alice@example.com", "alice-pass")
+    assert cli("authorize", "alice", "--redirected-url", redirected).returncode == 0
+    # The token expired (for this client) a minute ago.
+    SettingsStore(config_dir).update(
+        lambda s: s.with_account(replace(s.accounts["alice"], expires_at=time.time() - 60))
+    )
+    old = keyring_store.get(access_token_key("alice"))
+
+    runs = [cli.start("token", "alice") for _ in range(8)]
+    outputs = [run.communicate(timeout=60) for run in runs]
+
+    assert [run.returncode for run in runs] == [0] * 8, [err for _, err in outputs]
+    tokens = {out.strip() for out, _ in outputs}
+    assert len(tokens) == 1 and old not in tokens
+    assert rotating_sandbox.token_requests.count("refresh_token") == 1
+    # The rotated refresh token was stored: a later refresh still works.
+    assert cli("refresh", "alice").returncode == 0
+
+
+async def test_token_command_while_the_service_refreshes(
+    cli: Cli, rotating_sandbox: Sandbox, config_dir: Path, keyring_store
+) -> None:
+    """A script and the app's service refreshing the same account at once never clash."""
+    add_sandbox_app(cli, rotating_sandbox)
+    cli("account", "add", "alice", "--app", "sandbox")
+    service = OAuthService(SettingsStore(config_dir), keyring_store)
+    try:
+        pending = await service.start_authorization("alice")
+        redirected = await asyncio.to_thread(
+            sign_in_and_consent, pending.authorization_url, "alice@example.com", "alice-pass"
+        )
+        await service.complete_authorization(redirected)
+        for _ in range(3):
+            script = await asyncio.to_thread(cli.start, "refresh", "alice")
+            await service.refresh("alice")
+            _, err = await asyncio.to_thread(script.communicate, timeout=60)
+            assert script.returncode == 0, err
+        token = await asyncio.to_thread(cli, "token", "alice")
+        assert token.returncode == 0
+        assert await service.refresh("alice")  # the stored refresh token is still good
+    finally:
+        await service.aclose()
