@@ -1,8 +1,9 @@
 """The Textual application: wires the screens to one :class:`OAuthService`.
 
 Screens are thin: they show state, post :mod:`~ringplus_tui.messages` upward, and
-run service calls in workers. The app runs the multi-screen flows (credentials,
-then authorize) as one coroutine each, and closes the service once on exit.
+run service calls in workers. The app owns the one timer (countdowns, automatic
+refresh, noticing settings changed by another process), runs the multi-screen
+flows as one coroutine each, and closes the service once on exit.
 """
 
 from __future__ import annotations
@@ -17,12 +18,26 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from .errors import RingPlusError
-from .messages import AddAccount, SignIn
+from .messages import (
+    AccountsChanged,
+    AddAccount,
+    PasswordSignIn,
+    RefreshRequested,
+    SignIn,
+    Tick,
+)
+from .models import Account
 from .prefill import EMPTY_PREFILL, CredentialsPrefill
+from .scheduler import RefreshBoard
 from .screens.authorize import AuthorizeScreen
 from .screens.credentials import CredentialsScreen
-from .screens.dashboard import DashboardScreen
+from .screens.dashboard import DashboardScreen, clock_time
+from .screens.modals import NEW_APP, AddAccountModal, PasswordModal
 from .service import Clock, OAuthService
+from .status import format_countdown
+
+RELOAD_EVERY = 2
+"""Ticks between checks for settings changed by another process."""
 
 
 class RingPlusApp(App[None]):
@@ -32,7 +47,8 @@ class RingPlusApp(App[None]):
         service: The OAuth service; the app closes it on exit.
         clock: Returns the current time, UTC epoch seconds.
         prefill: What a new app's credentials form starts with.
-        sign_in_hint: Extra guidance on the authorize screen (sandbox demo users).
+        sign_in_hint: Extra guidance on the sign-in screens (sandbox demo users).
+        refresh_automatically: Refresh due accounts by themselves (off in snapshot tests).
     """
 
     TITLE = "ringplus-tui"
@@ -45,18 +61,23 @@ class RingPlusApp(App[None]):
         clock: Clock = time.time,
         prefill: CredentialsPrefill = EMPTY_PREFILL,
         sign_in_hint: str = "",
+        refresh_automatically: bool = True,
     ) -> None:
         super().__init__()
         self.service = service
         self.clock = clock
         self.prefill = prefill
         self.sign_in_hint = sign_in_hint
-        self.dashboard = DashboardScreen(service, clock=clock)
+        self.refresh_automatically = refresh_automatically
+        self.board = RefreshBoard()
+        self.dashboard = DashboardScreen(service, self.board, clock=clock)
+        self._ticks = 0
 
     def on_mount(self) -> None:
         self.push_screen(self.dashboard)
+        self.set_interval(1.0, self.tick, name="ringplus tick")
         if not self.service.settings.accounts:
-            self.post_message(AddAccount(app=None))
+            self.post_message(AddAccount())
 
     async def on_unmount(self) -> None:
         await self.service.aclose()
@@ -64,20 +85,135 @@ class RingPlusApp(App[None]):
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         if screen is self.dashboard:
+            d = self.dashboard
+            yield SystemCommand("Refresh", "Refresh the selected account", d.action_refresh)
             yield SystemCommand(
-                "Refresh", "Refresh the selected account's token", self.dashboard.action_refresh
+                "Refresh all", "Refresh every signed-in account", d.action_refresh_all
             )
-            yield SystemCommand(
-                "Sign in", "Sign the selected account in again", self.dashboard.action_sign_in
+            yield SystemCommand("Sign in", "Sign the selected account in again", d.action_sign_in)
+            yield SystemCommand("Add account", "Add an account and its app", d.action_add_account)
+            yield SystemCommand("Account details", "Open the selected account", d.action_open)
+            yield SystemCommand("Apps", "Add, edit, rename or remove apps", d.action_apps)
+
+    # -- the one timer -------------------------------------------------------
+
+    def tick(self) -> None:
+        """Once a second: notice outside changes, start due refreshes, redraw countdowns."""
+        now = self.clock()
+        self._ticks += 1
+        if self._ticks % RELOAD_EVERY == 0:
+            self._reload()
+        if self.refresh_automatically:
+            accounts = self.service.settings.accounts.values()
+            due = self.board.scheduler.due(accounts, now, self.board.busy)
+            for name in due:
+                self.board.scheduler.started(name, now)
+                self._refresh(name, auto=True)
+        self.screen.post_message(Tick(now))
+
+    @work(exclusive=True, group="reload", exit_on_error=False)
+    async def _reload(self) -> None:
+        try:
+            changed = await self.service.reload()
+        except RingPlusError as err:
+            self.notify(
+                f"{err.message} The app keeps using the settings it had and will not "
+                "overwrite the file until it is valid again.",
+                title=err.title,
+                severity="error",
             )
-            yield SystemCommand(
-                "Add account", "Add an account and its app", self.dashboard.action_add_account
+            return
+        if changed:
+            self.screen.post_message(AccountsChanged())
+
+    # -- refreshing ------------------------------------------------------------
+
+    @on(RefreshRequested)
+    def refresh_requested(self, message: RefreshRequested) -> None:
+        names = [n for n in message.accounts if n not in self.board.busy]
+        if len(message.accounts) == 1:
+            if names:
+                self._refresh(names[0], auto=False)
+            return
+        self._refresh_all(names)
+
+    def _refresh(self, name: str, *, auto: bool) -> None:
+        self.board.busy.add(name)
+        self.screen.post_message(AccountsChanged())
+        self.run_worker(
+            self._refresh_one(name, auto=auto),
+            group=f"refresh:{name}",
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    async def _refresh_one(self, name: str, *, auto: bool) -> None:
+        try:
+            account = await self.service.refresh(name, force=not auto)
+        except RingPlusError as err:
+            self._failed(name, err)
+            if not auto:
+                self.notify(err.message, title=f"{name}: {err.title}", severity="error")
+            return
+        finally:
+            self.board.busy.discard(name)
+            self.screen.post_message(AccountsChanged())
+        self._succeeded(account)
+        if not auto:
+            self.notify(f"New expiry {clock_time(account.expires_at)}.", title=f"Refreshed {name}")
+
+    def _failed(self, name: str, err: RingPlusError) -> None:
+        self.board.errors[name] = err.message
+        retry = self.board.scheduler.failed(name, err, self.clock())
+        if self.screen is self.dashboard:
+            when = format_countdown(retry.next_attempt - self.clock())
+            self.dashboard.report(
+                f"{name}: {err.title}. {err.message} (retry in {when})", error=True
             )
-            yield SystemCommand(
-                "App credentials",
-                "Edit the selected account's app credentials",
-                self.dashboard.action_edit_app,
+
+    def _succeeded(self, account: Account) -> None:
+        self.board.errors.pop(account.name, None)
+        self.board.scheduler.succeeded(account.name)
+        if self.screen is self.dashboard:
+            left = format_countdown((account.expires_at or 0) - self.clock())
+            self.dashboard.report(
+                f"Refreshed {account.name}: new expiry {clock_time(account.expires_at)} "
+                f"(in {left})."
             )
+
+    @work(exclusive=True, group="refresh-all", exit_on_error=False)
+    async def _refresh_all(self, names: list[str]) -> None:
+        done = failed = 0
+        total = len(names)
+        self.board.busy.update(names)
+        self.board.progress = f"Refreshing all: 0/{total}…"
+        self.screen.post_message(AccountsChanged())
+
+        def progress(name: str, outcome: Account | RingPlusError) -> None:
+            nonlocal done, failed
+            done += 1
+            self.board.busy.discard(name)
+            if isinstance(outcome, RingPlusError):
+                failed += 1
+                self._failed(name, outcome)
+            else:
+                self.board.errors.pop(name, None)
+                self.board.scheduler.succeeded(name)
+            note = f", {failed} failed" if failed else ""
+            self.board.progress = f"Refreshing all: {done}/{total}{note}…"
+            self.screen.post_message(AccountsChanged())
+
+        try:
+            await self.service.refresh_all(names, on_done=progress)
+        finally:
+            self.board.busy.difference_update(names)
+            self.board.progress = ""
+        summary = f"Refreshed {done - failed} of {total} accounts"
+        summary += f"; {failed} failed (see their rows)." if failed else "."
+        self.notify(summary, title="Refresh all", severity="warning" if failed else "information")
+        if self.screen is self.dashboard:
+            self.dashboard.report(summary, error=bool(failed))
+        self.screen.post_message(AccountsChanged())
 
     # -- flows -----------------------------------------------------------
 
@@ -85,36 +221,92 @@ class RingPlusApp(App[None]):
     def sign_in(self, message: SignIn) -> None:
         self._sign_in(message.account)
 
+    @on(PasswordSignIn)
+    def password_sign_in(self, message: PasswordSignIn) -> None:
+        self._password_sign_in(message.account)
+
     @on(AddAccount)
     def add_account(self, message: AddAccount) -> None:
-        self._add_account(message.app, message.account)
+        if message.edit and message.app:
+            self._edit_app(message.app)
+        else:
+            self._add_account(message.app)
+
+    def _signed_in(self, account: str) -> None:
+        self.board.errors.pop(account, None)
+        self.board.scheduler.succeeded(account)
+        self.notify("Signed in; the token is in the secret store.", title=account)
+        self.screen.post_message(AccountsChanged())
 
     @work(exclusive=True, group="flow", exit_on_error=False)
     async def _sign_in(self, account: str) -> None:
-        done = await self.push_screen_wait(
+        if await self.push_screen_wait(
             AuthorizeScreen(self.service, account, hint=self.sign_in_hint)
-        )
-        if done:
-            self.notify("Signed in; the token is in the secret store.", title=account)
-        self.dashboard.reload()
+        ):
+            self._signed_in(account)
 
     @work(exclusive=True, group="flow", exit_on_error=False)
-    async def _add_account(self, app: str | None, account: str | None) -> None:
-        settings = self.service.settings
-        if app is not None and app in settings.apps:
-            prefill = CredentialsPrefill.from_app(settings.apps[app], account=account or "")
+    async def _password_sign_in(self, account: str) -> None:
+        credentials = await self.push_screen_wait(PasswordModal(account, hint=self.sign_in_hint))
+        if credentials is None:
+            return
+        self.notify("Signing in with the password…", title=account)
+        try:
+            await self.service.sign_in_with_password(
+                account, credentials.username, credentials.password
+            )
+        except RingPlusError as err:
+            self.notify(err.message, title=f"{account}: {err.title}", severity="error")
+            return
+        finally:
+            del credentials
+        self._signed_in(account)
+
+    @work(exclusive=True, group="flow", exit_on_error=False)
+    async def _add_account(self, app: str | None) -> None:
+        apps = sorted(self.service.settings.apps)
+        if apps:
+            choice = await self.push_screen_wait(AddAccountModal(apps, app))
+            if choice is None:
+                return
+            if choice.app != NEW_APP:
+                try:
+                    await self.service.add_account(choice.name, choice.app)
+                except RingPlusError as err:
+                    self.notify(err.message, title=err.title, severity="error")
+                    return
+                self.screen.post_message(AccountsChanged())
+                await self._authorize(choice.name)
+                return
+            prefill = CredentialsPrefill(
+                form=self.prefill.form,
+                client_secret=self.prefill.client_secret,
+                account=choice.name,
+            )
         else:
             prefill = self.prefill
         result = await self.push_screen_wait(CredentialsScreen(self.service, prefill))
-        self.dashboard.reload()
-        if result is None:
+        self.screen.post_message(AccountsChanged())
+        if result is not None:
+            await self._authorize(result.account)
+
+    async def _authorize(self, account: str) -> None:
+        if await self.push_screen_wait(
+            AuthorizeScreen(self.service, account, hint=self.sign_in_hint)
+        ):
+            self._signed_in(account)
+
+    @work(exclusive=True, group="flow", exit_on_error=False)
+    async def _edit_app(self, app: str) -> None:
+        settings = self.service.settings
+        if app not in settings.apps:
             return
-        done = await self.push_screen_wait(
-            AuthorizeScreen(self.service, result.account, hint=self.sign_in_hint)
-        )
-        if done:
-            self.notify("Signed in; the token is in the secret store.", title=result.account)
-        self.dashboard.reload()
+        users = settings.accounts_of(app)
+        prefill = CredentialsPrefill.from_app(settings.apps[app], account=users[0] if users else "")
+        result = await self.push_screen_wait(CredentialsScreen(self.service, prefill))
+        self.screen.post_message(AccountsChanged())
+        if result is not None:
+            await self._authorize(result.account)
 
     # -- one error policy -----------------------------------------------------
 

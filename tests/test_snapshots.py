@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx2
 import pytest
 import pytest_textual_snapshot
 from pilot_helpers import wait_for
@@ -23,6 +24,7 @@ from ringplus_tui.app import RingPlusApp
 from ringplus_tui.messages import SignIn
 from ringplus_tui.models import RINGPLUS, Account, AppConfig
 from ringplus_tui.prefill import EMPTY_PREFILL
+from ringplus_tui.screens.account import AccountScreen
 from ringplus_tui.screens.authorize import AuthorizeScreen
 from ringplus_tui.secret_store import MemorySecretStore
 from ringplus_tui.service import OAuthService
@@ -78,10 +80,35 @@ def make_snapshot_app(tmp_path: Path, accounts: list[Account]) -> RingPlusApp:
     SettingsStore(tmp_path).save(settings)
     secrets = MemorySecretStore()
     secrets.set("app:ringplus:client_secret", "not-a-real-secret")
+    secrets.set("account:personal:access_token", "demo-access-token-0123456789abcdef")
     service = OAuthService(
-        SettingsStore(tmp_path), secrets, clock=frozen, token_factory=lambda n: "A" * n
+        SettingsStore(tmp_path),
+        secrets,
+        clock=frozen,
+        token_factory=lambda n: "A" * n,
+        transport=httpx2.MockTransport(fake_api),
     )
-    return RingPlusApp(service, clock=frozen, prefill=EMPTY_PREFILL)
+    return RingPlusApp(service, clock=frozen, prefill=EMPTY_PREFILL, refresh_automatically=False)
+
+
+def fake_api(request: httpx2.Request) -> httpx2.Response:
+    """RingPlus's API answers, so the account screen's phone lines are the same every run."""
+    if request.url.path == "/users/me":
+        return httpx2.Response(
+            200, json={"id": 1, "name": "Alice Example", "email": "alice@example.com"}
+        )
+    if request.url.path == "/accounts":
+        lines = [
+            {
+                "id": 101,
+                "name": "Alice's phone",
+                "phone_number": "+1 555 0101",
+                "device": "Nexus 5",
+            },
+            {"id": 102, "name": "Tablet", "phone_number": "+1 555 0102", "device": "iPad mini"},
+        ]
+        return httpx2.Response(200, json={"accounts": lines})
+    return httpx2.Response(404)
 
 
 def token(name: str, *, expires_in: float, lifetime: float = 86400.0, **extra: object) -> Account:
@@ -99,8 +126,14 @@ def token(name: str, *, expires_in: float, lifetime: float = 86400.0, **extra: o
 
 
 DASHBOARD_ACCOUNTS = [
-    token("personal", expires_in=23 * 3600 + 17 * 60 + 5, last_refresh_at=NOW - 2520),
-    token("work", expires_in=6 * 60 + 40),
+    token(
+        "personal",
+        expires_in=23 * 3600 + 17 * 60 + 5,
+        last_refresh_at=NOW - 2520,
+        user="Alice Example <alice@example.com>",
+        phone_lines=2,
+    ),
+    token("work", expires_in=6 * 60 + 40, user="Bob Example <bob@example.com>", phone_lines=1),
     token("family", expires_in=-120),
     token("old-phone", expires_in=-3 * 86400, needs_sign_in=True),
     Account(name="tablet", app="ringplus"),
@@ -157,6 +190,49 @@ def test_authorize_access_denied(snap_compare, tmp_path: Path) -> None:
 
     app = make_snapshot_app(tmp_path, DASHBOARD_ACCOUNTS)
     assert snap_compare(app, terminal_size=SIZE, run_before=deny)
+
+
+async def _open_personal(pilot: Pilot[None]) -> None:
+    app = pilot.app
+    assert isinstance(app, RingPlusApp)
+    table = app.dashboard.query_one("#accounts")
+    table.move_cursor(row=app.dashboard._rows.index("personal"))  # type: ignore[attr-defined]
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, AccountScreen))
+    await wait_for(
+        pilot, lambda: "Phone lines of" in str(app.screen.query_one("#lines-title").render())
+    )
+
+
+def test_account(snap_compare, tmp_path: Path) -> None:
+    """One account: status, user, scopes, times, masked access token with Reveal and Copy,
+    phone lines from the API; footer lists refresh, sign in, password, revoke, forget, rename."""
+    app = make_snapshot_app(tmp_path, DASHBOARD_ACCOUNTS)
+    assert snap_compare(app, terminal_size=SIZE, run_before=_open_personal)
+
+
+def test_password_dialog(snap_compare, tmp_path: Path) -> None:
+    """The password sign-in shortcut, marked as depending on the provider's page."""
+    app = make_snapshot_app(tmp_path, DASHBOARD_ACCOUNTS)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await _open_personal(pilot)
+        await pilot.press("p")
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_add_account_dialog(snap_compare, tmp_path: Path) -> None:
+    """Adding an account: a name and an existing app, or a new app."""
+    app = make_snapshot_app(tmp_path, DASHBOARD_ACCOUNTS)
+    assert snap_compare(app, terminal_size=SIZE, press=["a"])
+
+
+def test_apps(snap_compare, tmp_path: Path) -> None:
+    """The apps with their client_id, token endpoint and the accounts that use them."""
+    app = make_snapshot_app(tmp_path, DASHBOARD_ACCOUNTS)
+    assert snap_compare(app, terminal_size=SIZE, press=["A"])
 
 
 def test_screens_directory_has_no_stale_pictures() -> None:

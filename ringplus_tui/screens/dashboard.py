@@ -1,13 +1,12 @@
 """The dashboard: every account, its token status and a live countdown.
 
-One timer drives every countdown: each tick reads the clock once and recomputes
-each row from the absolute ``expires_at``, so nothing drifts. Refreshes run in
-workers (one per account at most) and never block the screen.
+The app's one timer sends a :class:`~ringplus_tui.messages.Tick` each second;
+each tick recomputes every visible row from the absolute ``expires_at``, so
+nothing drifts. Refreshes are requested from the app, which runs them in workers.
 """
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 
 from rich.text import Text
@@ -16,29 +15,48 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.coordinate import Coordinate
 from textual.screen import Screen
-from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Header, Input, Static
 
-from ..errors import RingPlusError
-from ..messages import AddAccount, SignIn
+from ..messages import AccountsChanged, AddAccount, RefreshRequested, SignIn, Tick
 from ..models import Account
+from ..scheduler import RefreshBoard
 from ..service import Clock, OAuthService
 from ..status import TokenStatus, format_countdown, token_status
 
-_STATUS_STYLE = {
+STATUS_STYLE = {
     TokenStatus.VALID: "bold green",
     TokenStatus.EXPIRING: "bold yellow",
     TokenStatus.EXPIRED: "bold red",
     TokenStatus.SIGNED_OUT: "dim",
     TokenStatus.NEEDS_SIGN_IN: "bold magenta",
 }
-_COLUMNS = ("Account", "App", "Status", "Expires in", "Expires at", "Last refresh")
+COLUMNS = ("Account", "App", "User", "Lines", "Status", "Expires in", "Expires at", "Refreshed")
+_LIVE = range(4, 7)  # the columns a tick changes: status, countdown, expiry
 
 
-def _clock_time(epoch: float | None) -> str:
+def clock_time(epoch: float | None) -> str:
+    """Local wall-clock time ``HH:MM:SS`` of an epoch, or ``—``."""
     if epoch is None:
         return "—"
     return datetime.fromtimestamp(epoch).strftime("%H:%M:%S")
+
+
+def status_text(account: Account, now: float, board: RefreshBoard) -> Text:
+    """The status cell: the token's status, or ``refreshing…``, plus a retry/error note."""
+    if account.name in board.busy:
+        return Text("refreshing…", style="bold cyan")
+    status = token_status(account, now)
+    text = Text(status.value, style=STATUS_STYLE[status])
+    note = board.note(account.name, now)
+    if note:
+        text.append(f" · {note}", style="red")
+    return text
+
+
+def _user_name(user: str | None) -> str:
+    if not user:
+        return "—"
+    return user.split(" <", 1)[0]
 
 
 class DashboardScreen(Screen[None]):
@@ -46,28 +64,31 @@ class DashboardScreen(Screen[None]):
 
     Args:
         service: The OAuth service.
-        clock: Returns the current time, UTC epoch seconds (tests freeze it).
+        board: The app's refresh state (busy accounts, errors, progress).
+        clock: Returns the current time, UTC epoch seconds.
     """
 
     CSS_PATH = "dashboard.tcss"
     BINDINGS = [
         Binding("r", "refresh", "Refresh"),
+        Binding("R", "refresh_all", "Refresh all"),
         Binding("s", "sign_in", "Sign in"),
         Binding("a", "add_account", "Add account"),
-        Binding("c", "edit_app", "App credentials"),
+        Binding("enter", "open", "Details", show=False),
+        Binding("A", "apps", "Apps"),
+        Binding("slash", "filter", "Filter"),
     ]
 
-    def __init__(self, service: OAuthService, *, clock: Clock = time.time) -> None:
+    def __init__(self, service: OAuthService, board: RefreshBoard, *, clock: Clock) -> None:
         super().__init__()
         self.service = service
+        self.board = board
         self.clock = clock
-        self._busy: set[str] = set()
-        self._errors: dict[str, str] = {}
         self._rows: list[str] = []
-        self._timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield Input(placeholder="Filter accounts (/)", id="filter", compact=True)
         yield Static("No accounts yet. Press [b]a[/b] to add one.", id="empty", markup=True)
         table: DataTable[Text | str] = DataTable(
             id="accounts", cursor_type="row", zebra_stripes=True
@@ -79,19 +100,13 @@ class DashboardScreen(Screen[None]):
     def on_mount(self) -> None:
         self.sub_title = f"Accounts · secrets in {self.service.secret_backend}"
         table = self.query_one(DataTable)
-        for name in _COLUMNS:
+        for name in COLUMNS:
             table.add_column(name, key=name)
         self.reload()
-        self._timer = self.set_interval(1.0, self.tick)
-
-    def on_screen_suspend(self) -> None:
-        if self._timer is not None:
-            self._timer.pause()
+        table.focus()
 
     def on_screen_resume(self) -> None:
         self.reload()
-        if self._timer is not None:
-            self._timer.resume()
 
     # -- drawing -----------------------------------------------------------
 
@@ -99,67 +114,76 @@ class DashboardScreen(Screen[None]):
     def selected(self) -> str | None:
         """Name of the account under the cursor, if any."""
         table = self.query_one(DataTable)
-        if not self._rows or table.cursor_row < 0 or table.cursor_row >= len(self._rows):
-            return None
-        return self._rows[table.cursor_row]
+        row = table.cursor_row
+        return self._rows[row] if 0 <= row < len(self._rows) else None
 
-    def _ordered(self) -> list[Account]:
-        accounts = list(self.service.settings.accounts.values())
+    def _visible(self) -> list[Account]:
+        words = self.query_one("#filter", Input).value.strip().lower()
+        accounts = [
+            account
+            for account in self.service.settings.accounts.values()
+            if not words or words in f"{account.name} {account.app} {account.user or ''}".lower()
+        ]
         return sorted(accounts, key=lambda a: (a.expires_at is None, a.expires_at or 0, a.name))
 
     def reload(self) -> None:
-        """Rebuild the rows from the settings (sorted by expiry, soonest first)."""
+        """Rebuild the rows (sorted by expiry, soonest first, filtered)."""
         table = self.query_one(DataTable)
         keep = self.selected
         table.clear()
         self._rows = []
         now = self.clock()
-        for account in self._ordered():
+        for account in self._visible():
             table.add_row(*self._cells(account, now), key=account.name)
             self._rows.append(account.name)
-        self.query_one("#empty").display = not self._rows
-        table.display = bool(self._rows)
+        empty = not self.service.settings.accounts
+        self.query_one("#empty").display = empty
+        table.display = not empty
         if keep in self._rows:
             table.move_cursor(row=self._rows.index(keep))
-
-    def _status_text(self, account: Account, now: float) -> Text:
-        if account.name in self._busy:
-            return Text("refreshing…", style="bold cyan")
-        status = token_status(account, now)
-        text = Text(status.value, style=_STATUS_STYLE[status])
-        if account.name in self._errors:
-            text.append(" · error", style="bold red")
-        return text
+        self._show_progress()
 
     def _cells(self, account: Account, now: float) -> tuple[Text | str, ...]:
         remaining = None if account.expires_at is None else account.expires_at - now
         return (
             account.name,
             account.app,
-            self._status_text(account, now),
+            _user_name(account.user),
+            "—" if account.phone_lines is None else str(account.phone_lines),
+            status_text(account, now, self.board),
             format_countdown(remaining),
-            _clock_time(account.expires_at),
-            _clock_time(account.last_refresh_at),
+            clock_time(account.expires_at),
+            clock_time(account.last_refresh_at),
         )
 
-    def tick(self) -> None:
-        """Update every row's status and countdown from the clock (one read per tick)."""
+    @on(Tick)
+    def tick(self, message: Tick) -> None:
+        """Update every row's status and countdown (one clock read per tick, by the app)."""
         table = self.query_one(DataTable)
-        now = self.clock()
         accounts = self.service.settings.accounts
-        if set(accounts) != set(self._rows):
+        if any(name not in accounts for name in self._rows):
             self.reload()
             return
         for row, name in enumerate(self._rows):
             account = accounts[name]
             try:
-                cells = self._cells(account, now)
-            except Exception as err:  # one bad record must not stop the others
-                cells = (name, account.app, Text(f"error: {err}", style="red"), "—", "—", "—")
-            for column, value in enumerate(cells[2:5], start=2):
-                table.update_cell_at(Coordinate(row, column), value)
+                cells = self._cells(account, message.now)
+            except Exception:  # one bad record must not stop the others
+                cells = ("", "", "", "", Text("expiry unknown", style="red"), "—", "—", "—")
+            for column in _LIVE:
+                table.update_cell_at(Coordinate(row, column), cells[column])
+        self._show_progress()
 
-    def _report(self, text: str, *, error: bool = False) -> None:
+    @on(AccountsChanged)
+    def accounts_changed(self) -> None:
+        self.reload()
+
+    def _show_progress(self) -> None:
+        if self.board.progress:
+            self.report(self.board.progress)
+
+    def report(self, text: str, *, error: bool = False) -> None:
+        """Show a line under the table (the result of the last action)."""
         line = self.query_one("#last-result", Static)
         line.update(text)
         line.set_class(error, "-error")
@@ -167,33 +191,25 @@ class DashboardScreen(Screen[None]):
     # -- actions -------------------------------------------------------------
 
     def action_refresh(self) -> None:
-        """Refresh the selected account's token in a worker."""
+        """Refresh the selected account's token now."""
         name = self.selected
         if name is None:
             self.notify("No account selected.", severity="warning")
             return
-        self._busy.add(name)
-        self._errors.pop(name, None)
-        self.tick()
-        self._report(f"Refreshing {name}…")
-        self.run_worker(
-            self._refresh(name), group=f"refresh:{name}", exclusive=True, exit_on_error=False
-        )
+        self.post_message(RefreshRequested((name,)))
 
-    async def _refresh(self, name: str) -> None:
-        try:
-            account = await self.service.refresh(name)
-        except RingPlusError as err:
-            self._errors[name] = err.message
-            self._report(f"{name}: {err.title}. {err.message}", error=True)
-            self.notify(err.message, title=f"{name}: {err.title}", severity="error")
+    def action_refresh_all(self) -> None:
+        """Refresh every signed-in account, at most 8 at a time."""
+        now = self.clock()
+        names = tuple(
+            a.name
+            for a in self.service.settings.accounts.values()
+            if a.signed_in and token_status(a, now) != TokenStatus.NEEDS_SIGN_IN
+        )
+        if not names:
+            self.notify("No signed-in account to refresh.", severity="warning")
             return
-        finally:
-            self._busy.discard(name)
-            self.reload()
-        left = format_countdown((account.expires_at or 0) - self.clock())
-        self._report(f"Refreshed {name}: new expiry {_clock_time(account.expires_at)} (in {left}).")
-        self.notify(f"New expiry {_clock_time(account.expires_at)}.", title=f"Refreshed {name}")
+        self.post_message(RefreshRequested(names))
 
     def action_sign_in(self) -> None:
         """Sign the selected account in again."""
@@ -204,22 +220,38 @@ class DashboardScreen(Screen[None]):
         self.post_message(SignIn(name))
 
     def action_add_account(self) -> None:
-        """Add an account (and its app's credentials)."""
-        self.post_message(AddAccount(app=None))
-
-    def action_edit_app(self) -> None:
-        """Edit the selected account's app credentials."""
+        """Add an account (choosing or entering its app)."""
         name = self.selected
         app = self.service.settings.accounts[name].app if name else None
-        self.post_message(AddAccount(app=app, account=name))
+        self.post_message(AddAccount(app=app))
 
-    @on(DataTable.RowSelected)
-    def row_selected(self, event: DataTable.RowSelected) -> None:
+    def action_apps(self) -> None:
+        """Open the list of apps."""
+        from .apps import AppsScreen
+
+        self.app.push_screen(AppsScreen(self.service))
+
+    def action_open(self) -> None:
+        """Open the selected account's details."""
         name = self.selected
         if name is None:
             return
-        status = token_status(self.service.settings.accounts[name], self.clock())
-        if status in (TokenStatus.SIGNED_OUT, TokenStatus.NEEDS_SIGN_IN):
-            self.post_message(SignIn(name))
-        else:
-            self.action_refresh()
+        from .account import AccountScreen
+
+        self.app.push_screen(AccountScreen(self.service, self.board, name, clock=self.clock))
+
+    @on(DataTable.RowSelected)
+    def row_selected(self) -> None:
+        self.action_open()
+
+    def action_filter(self) -> None:
+        """Focus the filter box."""
+        self.query_one("#filter").focus()
+
+    @on(Input.Changed, "#filter")
+    def filter_changed(self) -> None:
+        self.reload()
+
+    @on(Input.Submitted, "#filter")
+    def filter_done(self) -> None:
+        self.query_one(DataTable).focus()

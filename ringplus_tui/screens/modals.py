@@ -1,0 +1,209 @@
+"""Small dialogs: confirm, ask for a name, ask for email and password, pick an app.
+
+Each is a typed ``ModalScreen`` that returns its answer with ``dismiss``; ``None``
+(or ``False``) means cancelled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, Static
+
+NEW_APP = "\x00new"
+"""The app choice that means: enter a new app's credentials."""
+
+
+class ConfirmModal(ModalScreen[bool]):
+    """Ask a yes/no question.
+
+    Args:
+        title: The question.
+        detail: What will happen, in one or two sentences.
+        confirm: The label of the button that goes ahead.
+    """
+
+    CSS_PATH = "modals.tcss"
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, detail: str, *, confirm: str = "Yes") -> None:
+        super().__init__()
+        self.question = title
+        self.detail = detail
+        self.confirm = confirm
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.question, classes="title")
+            yield Static(self.detail, classes="detail")
+            with Horizontal(classes="buttons"):
+                yield Button(self.confirm, id="yes", variant="error")
+                yield Button("Cancel", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#no").focus()
+
+    @on(Button.Pressed)
+    def answer(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_cancel(self) -> None:
+        """Close without going ahead."""
+        self.dismiss(False)
+
+
+class TextModal(ModalScreen[str | None]):
+    """Ask for one line of text (e.g. a new name).
+
+    Args:
+        title: What is asked.
+        value: The starting text.
+    """
+
+    CSS_PATH = "modals.tcss"
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, value: str = "") -> None:
+        super().__init__()
+        self.question = title
+        self.value = value
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.question, classes="title")
+            yield Input(self.value, id="text")
+            with Horizontal(classes="buttons"):
+                yield Button("OK", id="ok", variant="primary")
+                yield Button("Cancel", id="cancel")
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def ok(self) -> None:
+        self.dismiss(self.query_one("#text", Input).value.strip() or None)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        """Close without an answer."""
+        self.dismiss(None)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """An email and password, for one sign-in (the password is hidden from ``repr``)."""
+
+    username: str
+    password: str = field(repr=False)
+
+
+class PasswordModal(ModalScreen[Credentials | None]):
+    """Ask for the email and password of the password sign-in shortcut.
+
+    Args:
+        account: The account being signed in.
+        hint: Extra guidance (the sandbox's demo users).
+    """
+
+    CSS_PATH = "modals.tcss"
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, account: str, *, hint: str = "") -> None:
+        super().__init__()
+        self.account = account
+        self.hint = hint
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(f"Sign in {self.account} with a password", classes="title")
+            yield Static(
+                "A shortcut: ringplus-tui fills the provider's own sign-in page for you. It "
+                "depends on that page, so if it fails, sign in through the browser (key s). "
+                "The password is used once and never stored.",
+                classes="detail",
+            )
+            if self.hint:
+                yield Static(self.hint, classes="hint")
+            yield Input(placeholder="email", id="username")
+            yield Input(placeholder="password", password=True, id="password")
+            with Horizontal(classes="buttons"):
+                yield Button("Sign in", id="ok", variant="primary")
+                yield Button("Cancel", id="cancel")
+
+    @on(Input.Submitted, "#username")
+    def next_field(self) -> None:
+        self.query_one("#password").focus()
+
+    @on(Input.Submitted, "#password")
+    @on(Button.Pressed, "#ok")
+    def ok(self) -> None:
+        username = self.query_one("#username", Input).value.strip()
+        password = self.query_one("#password", Input).value
+        if not username or not password:
+            self.notify("Enter both the email and the password.", severity="warning")
+            return
+        self.dismiss(Credentials(username, password))
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        """Close without signing in."""
+        self.dismiss(None)
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    """The add-account dialog's answer.
+
+    Attributes:
+        name: The new account's name.
+        app: An existing app's name, or :data:`NEW_APP`.
+    """
+
+    name: str
+    app: str
+
+
+class AddAccountModal(ModalScreen[NewAccount | None]):
+    """Name a new account and choose the app it signs in through (or a new app).
+
+    Args:
+        apps: Names of the existing apps.
+        selected: The app chosen at first.
+    """
+
+    CSS_PATH = "modals.tcss"
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, apps: list[str], selected: str | None = None) -> None:
+        super().__init__()
+        self.apps = apps
+        self.selected = selected if selected in apps else (apps[0] if apps else NEW_APP)
+
+    def compose(self) -> ComposeResult:
+        options = [(name, name) for name in self.apps] + [("New app…", NEW_APP)]
+        with Vertical(classes="dialog"):
+            yield Label("Add an account", classes="title")
+            yield Static("Account name", classes="detail")
+            yield Input(placeholder="e.g. work", id="name")
+            yield Static("Signs in through the app", classes="detail")
+            yield Select(options, value=self.selected, allow_blank=False, id="app")
+            with Horizontal(classes="buttons"):
+                yield Button("Next", id="ok", variant="primary")
+                yield Button("Cancel", id="cancel")
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def ok(self) -> None:
+        name = self.query_one("#name", Input).value.strip()
+        if not name:
+            self.notify("Give the account a name.", severity="warning")
+            return
+        self.dismiss(NewAccount(name, str(self.query_one("#app", Select).value)))
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        """Close without adding."""
+        self.dismiss(None)
