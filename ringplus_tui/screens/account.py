@@ -54,6 +54,7 @@ class AccountScreen(Screen[None]):
         Binding("n", "rename", "Rename"),
         Binding("x", "revoke", "Revoke"),
         Binding("f", "forget", "Forget"),
+        Binding("d", "remove", "Remove account"),
     ]
 
     def __init__(
@@ -285,6 +286,29 @@ class AccountScreen(Screen[None]):
         )
         if sure:
             await self._drop(revoke=False)
+
+    @work(exclusive=True, group="account-action", exit_on_error=False)
+    async def action_remove(self) -> None:
+        """Remove the account and its tokens from this machine (asks first)."""
+        sure = await self.app.push_screen_wait(
+            ConfirmModal(
+                f"Remove the account {self.account}?",
+                "The account and its tokens are removed from this machine (not revoked at "
+                "the provider). Its app stays.",
+                confirm="Remove",
+            )
+        )
+        if not sure:
+            return
+        try:
+            await self.service.remove_account(self.account)
+        except RingPlusError as err:
+            self.say(f"{err.title}: {err.message}", error=True)
+            return
+        self.board.scheduler.forget(self.account)
+        self.board.errors.pop(self.account, None)
+        self.notify(f"Removed {self.account}.")
+        self.dismiss(None)
 
     async def _drop(self, *, revoke: bool) -> None:
         try:

@@ -1,0 +1,168 @@
+"""Several accounts on two apps, driven through the real app with Pilot against two sandboxes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+
+import httpx2
+import pytest
+from browser import sign_in_and_consent
+from pilot_helpers import wait_for
+from rich.text import Text
+from textual.widgets import DataTable, Input, Static
+
+from ringplus_tui.app import RingPlusApp
+from ringplus_tui.sandbox import Sandbox
+from ringplus_tui.screens.account import AccountScreen
+from ringplus_tui.screens.modals import ConfirmModal, TextModal
+from ringplus_tui.secret_store import access_token_key
+from ringplus_tui.service import OAuthService
+from ringplus_tui.settings import SettingsStore
+
+USERS = {"alice": ("alice@example.com", "alice-pass"), "bob": ("bob@example.com", "bob-pass")}
+
+
+@pytest.fixture
+def second_sandbox() -> Iterator[Sandbox]:
+    with Sandbox(token_lifetime=3600, rotate_refresh_tokens=True) as running:
+        yield running
+
+
+async def signed_in_service(config_dir, keyring_store, first: Sandbox, second: Sandbox, clock):
+    """alice and bob through app 'one' (first sandbox), carol through app 'two'."""
+    service = OAuthService(SettingsStore(config_dir), keyring_store, clock=clock)
+    await service.save_app(first.demo_app("one"), first.client_secret)
+    await service.save_app(second.demo_app("two"), second.client_secret)
+    for name, app, user in (
+        ("alice", "one", "alice"),
+        ("bob", "one", "bob"),
+        ("carol", "two", "alice"),
+    ):
+        await service.add_account(name, app)
+        pending = await service.start_authorization(name)
+        redirected = await asyncio.to_thread(
+            sign_in_and_consent, pending.authorization_url, *USERS[user]
+        )
+        await service.complete_authorization(redirected)
+    return service
+
+
+def rows(app: RingPlusApp) -> dict[str, list[str]]:
+    table = app.dashboard.query_one(DataTable)
+    out = {}
+    for index in range(table.row_count):
+        cells = [c.plain if isinstance(c, Text) else str(c) for c in table.get_row_at(index)]
+        out[cells[0]] = cells
+    return out
+
+
+def select(app: RingPlusApp, name: str) -> None:
+    app.dashboard.query_one(DataTable).move_cursor(row=app.dashboard._rows.index(name))
+
+
+async def test_three_accounts_refresh_one_refresh_all_rename_revoke_remove(
+    config_dir, keyring_store, sandbox: Sandbox, second_sandbox: Sandbox
+) -> None:
+    service = await signed_in_service(
+        config_dir, keyring_store, sandbox, second_sandbox, clock=time.time
+    )
+    app = RingPlusApp(service)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await pilot.pause()
+        table = rows(app)
+        assert set(table) == {"alice", "bob", "carol"}
+        assert table["bob"][2] == "Bob Example" and table["carol"][1] == "two"
+        assert all(row[4] == "valid" for row in table.values())
+
+        # Refresh one.
+        select(app, "bob")
+        before = keyring_store.get(access_token_key("bob"))
+        await pilot.press("r")
+        await wait_for(pilot, lambda: keyring_store.get(access_token_key("bob")) != before)
+        assert sandbox.token_requests.count("refresh_token") == 1
+
+        # Refresh all: every account, on both providers.
+        await pilot.press("R")
+        await wait_for(
+            pilot,
+            lambda: (
+                "Refreshed 3 of 3 accounts"
+                in str(app.dashboard.query_one("#last-result", Static).render())
+            ),
+        )
+        assert sandbox.token_requests.count("refresh_token") == 3
+        assert second_sandbox.token_requests.count("refresh_token") == 1
+
+        # Rename carol from her account screen.
+        select(app, "carol")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, AccountScreen))
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, TextModal))
+        app.screen.query_one(Input).value = "carol-work"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "carol-work" in service.settings.accounts)
+        assert "carol" not in service.settings.accounts
+        assert keyring_store.get(access_token_key("carol-work"))
+
+        # Revoke: asks first, then the provider refuses the old token.
+        token = keyring_store.get(access_token_key("carol-work"))
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.click("#yes")
+        await wait_for(pilot, lambda: not service.settings.accounts["carol-work"].signed_in)
+        async with httpx2.AsyncClient() as client:
+            me = await client.get(
+                f"{second_sandbox.base_url}/users/me",
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        assert me.status_code == 401
+        assert keyring_store.get(access_token_key("carol-work")) is None
+
+        # Remove the account: asks first, then it is gone from the dashboard.
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.click("#yes")
+        await wait_for(pilot, lambda: app.screen is app.dashboard)
+        await pilot.pause()
+        assert set(rows(app)) == {"alice", "bob"}
+
+
+async def test_rejected_refresh_token_turns_row_needs_sign_in(
+    config_dir, keyring_store, sandbox: Sandbox, second_sandbox: Sandbox
+) -> None:
+    service = await signed_in_service(
+        config_dir, keyring_store, sandbox, second_sandbox, clock=time.time
+    )
+    app = RingPlusApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        sandbox.revoke_all_tokens()
+        before = keyring_store.get(access_token_key("alice"))
+        select(app, "alice")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: rows(app)["alice"][4].startswith("needs-sign-in"))
+        assert keyring_store.get(access_token_key("alice")) == before  # kept
+        assert rows(app)["carol"][4] == "valid"  # other accounts untouched
+
+
+async def test_automatic_refresh_before_expiry(
+    config_dir, keyring_store, sandbox: Sandbox, second_sandbox: Sandbox
+) -> None:
+    """With the clock moved to 5 minutes before expiry, the app refreshes by itself."""
+    offset = [0.0]
+    service = await signed_in_service(
+        config_dir, keyring_store, sandbox, second_sandbox, clock=lambda: time.time() + offset[0]
+    )
+    app = RingPlusApp(service, clock=service.clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(1.5)
+        assert sandbox.token_requests.count("refresh_token") == 0  # not due yet
+        offset[0] = 3600 - 300  # margin for a 1-hour token is 6 minutes
+        await wait_for(pilot, lambda: sandbox.token_requests.count("refresh_token") == 2)
+        await wait_for(pilot, lambda: second_sandbox.token_requests.count("refresh_token") == 1)
+        await pilot.pause(1.5)
+        assert all(row[4] == "valid" for row in rows(app).values())
+        assert sandbox.token_requests.count("refresh_token") == 2  # and no loop
