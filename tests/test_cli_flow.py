@@ -227,3 +227,43 @@ async def test_token_command_while_the_service_refreshes(
         assert await service.refresh("alice")  # the stored refresh token is still good
     finally:
         await service.aclose()
+
+
+async def test_tui_and_eight_token_commands_refresh_once_and_tui_sees_cli_changes(
+    cli: Cli, rotating_sandbox: Sandbox, config_dir: Path, keyring_store
+) -> None:
+    """The race with the dashboard running too: its automatic refresh and 8 scripts."""
+    from pilot_helpers import wait_for
+    from textual.widgets import DataTable
+
+    from ringplus_tui.app import RingPlusApp
+
+    add_sandbox_app(cli, rotating_sandbox)
+    cli("account", "add", "alice", "--app", "sandbox")
+    url = cli("authorize", "alice").stdout.strip()
+    redirected = sign_in_and_consent(url, "alice@example.com", "alice-pass")
+    assert cli("authorize", "alice", "--redirected-url", redirected).returncode == 0
+    store = SettingsStore(config_dir)
+    store.update(
+        lambda s: s.with_account(replace(s.accounts["alice"], expires_at=time.time() - 60))
+    )
+
+    app = RingPlusApp(OAuthService(store, keyring_store))
+    async with app.run_test(size=(120, 30)) as pilot:
+        runs = [cli.start("token", "alice") for _ in range(8)]
+        outputs = [await asyncio.to_thread(run.communicate, timeout=60) for run in runs]
+        assert [run.returncode for run in runs] == [0] * 8, [err for _, err in outputs]
+        await wait_for(pilot, lambda: not app.board.busy)
+        assert len({out.strip() for out, _ in outputs}) == 1
+        assert rotating_sandbox.token_requests.count("refresh_token") == 1
+
+        # A refresh by the command line shows up on the dashboard without a restart.
+        expiry = app.service.settings.accounts["alice"].expires_at
+        done = await asyncio.to_thread(cli, "refresh", "alice")
+        assert done.returncode == 0, done.stderr
+        await wait_for(pilot, lambda: app.service.settings.accounts["alice"].expires_at != expiry)
+        table = app.dashboard.query_one(DataTable)
+        await wait_for(pilot, lambda: str(table.get_row_at(0)[4]) == "valid")
+        assert await asyncio.to_thread(lambda: cli("token", "alice").stdout.strip()) == (
+            keyring_store.get(access_token_key("alice"))
+        )
