@@ -15,15 +15,15 @@ import hashlib
 import json
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import filelock
 import httpx2
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 
+from .api import Profile, fetch_profile
 from .errors import (
     ConfigError,
     NeedsSignInError,
@@ -33,6 +33,7 @@ from .errors import (
     TokenEndpointError,
 )
 from .httpio import DEFAULT_TIMEOUT, SharedTransport, encode_client_secret_basic, translate_error
+from .locks import account_lock
 from .models import Account, AppConfig, PendingAuthorization, Token
 from .password import follow_password_sign_in
 from .redirect import check_redirect_uri, parse_authorization_response
@@ -49,37 +50,11 @@ from .status import refresh_due
 from .tokens import token_from_response
 from .validation import check_name
 
-LOCK_WAIT = 60.0
-"""Seconds to wait for another process's refresh of the same account."""
-
 REFRESH_ALL_LIMIT = 8
 """Refreshes that :meth:`OAuthService.refresh_all` runs at once."""
 
 Clock = Callable[[], float]
 """A function returning the current time as UTC epoch seconds."""
-
-
-@dataclass(frozen=True)
-class PhoneLine:
-    """A phone line on a RingPlus account, as ``GET /accounts`` lists it."""
-
-    id: str
-    name: str
-    phone_number: str
-    device: str
-
-
-@dataclass(frozen=True)
-class Profile:
-    """Who an account is, from the provider's API.
-
-    Attributes:
-        user: ``Name <email>`` from ``GET /users/me``.
-        lines: The phone lines from ``GET /accounts``.
-    """
-
-    user: str
-    lines: tuple[PhoneLine, ...]
 
 
 class OAuthService:
@@ -662,9 +637,6 @@ class OAuthService:
     async def fetch_profile(self, name: str) -> Profile:
         """Ask the provider's API who the account is and which phone lines it has.
 
-        ``GET /users/me`` and ``GET /accounts`` with the access token in the
-        ``Authorization: Bearer`` header (RFC 6750 §2.1).
-
         Raises:
             ConfigError: Unknown account, or the app has no API base URL.
             NeedsSignInError: No access token, or the API refused it (HTTP 401).
@@ -678,42 +650,12 @@ class OAuthService:
         token = await self.vault.get(access_token_key(name))
         if not token:
             raise NeedsSignInError(f"'{name}' is not signed in. Sign in first (key s).")
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         try:
-            me = await self._http().get(f"{base}/users/me", headers=headers)
-            lines = await self._http().get(f"{base}/accounts", headers=headers)
-            for response in (me, lines):
-                if response.status_code == 401:
-                    raise NeedsSignInError(
-                        f"The API refused the access token of '{name}'. Refresh it (key r) "
-                        "or sign in again (key s)."
-                    )
-                response.raise_for_status()
-            user = me.json()
-            items = lines.json().get("accounts", [])
-            profile = Profile(
-                user=f"{user.get('name', '?')} <{user.get('email', '?')}>",
-                lines=tuple(
-                    PhoneLine(
-                        id=str(item.get("id", "")),
-                        name=str(item.get("name", "")),
-                        phone_number=str(item.get("phone_number", "")),
-                        device=str(item.get("device", "")),
-                    )
-                    for item in items
-                    if isinstance(item, dict)
-                ),
-            )
+            return await fetch_profile(self._http(), base, token, account=name)
         except RingPlusError:
             raise
-        except (ValueError, AttributeError) as err:
-            raise RingPlusError(
-                f"The API at {base} answered something that is not RingPlus's JSON.",
-                title="Unexpected API answer",
-            ) from err
         except Exception as err:
             raise translate_error(err, url=base, timeout=self._read_timeout) from err
-        return profile
 
     async def update_profile(self, name: str) -> Account:
         """Fetch the profile and store the user and number of phone lines.
@@ -733,29 +675,9 @@ class OAuthService:
         digest = hashlib.sha256(name.encode()).hexdigest()[:20]
         return self._store.directory / "locks" / f"{digest}.lock"
 
-    @contextlib.asynccontextmanager
-    async def _account_lock(self, name: str) -> AsyncIterator[None]:
+    def _account_lock(self, name: str) -> contextlib.AbstractAsyncContextManager[None]:
         """Hold ``name``'s lock file: one refresh per account across processes."""
-        path = self._lock_path(name)
-        await asyncio.to_thread(path.parent.mkdir, mode=0o700, parents=True, exist_ok=True)
-        lock = filelock.FileLock(path, thread_local=False)
-        deadline = time.monotonic() + LOCK_WAIT
-        while True:
-            try:
-                lock.acquire(timeout=0)  # non-blocking: the event loop never waits here
-                break
-            except filelock.Timeout:
-                if time.monotonic() > deadline:
-                    raise RingPlusError(
-                        f"Another ringplus-tui process has been refreshing '{name}' for over "
-                        f"{LOCK_WAIT:g} s. Try again; if it persists, close the other process.",
-                        title="Account busy",
-                    ) from None
-                await asyncio.sleep(0.05)
-        try:
-            yield
-        finally:
-            lock.release()
+        return account_lock(self._lock_path(name), name)
 
     async def refresh(self, account: str, *, force: bool = True) -> Account:
         """Refresh ``account``'s access token (RFC 6749 §6).

@@ -22,6 +22,13 @@ NO_TEXTUAL = [
     "ringplus_tui.factory",
     "ringplus_tui.sandbox",
     "ringplus_tui.cli",
+    "ringplus_tui.commands",
+    "ringplus_tui.api",
+    "ringplus_tui.locks",
+    "ringplus_tui.httpio",
+    "ringplus_tui.password",
+    "ringplus_tui.htmlforms",
+    "ringplus_tui.scheduler",
 ]
 
 
