@@ -76,8 +76,22 @@ class RingPlusApp(App[None]):
     def on_mount(self) -> None:
         self.push_screen(self.dashboard)
         self.set_interval(1.0, self.tick, name="ringplus tick")
+        self._check_secret_store()
         if not self.service.settings.accounts:
             self.post_message(AddAccount())
+
+    @work(exclusive=True, group="probe", exit_on_error=False)
+    async def _check_secret_store(self) -> None:
+        """Say at once when the keyring does not work, not at the first sign-in."""
+        try:
+            await self.service.check_secret_store()
+        except RingPlusError as err:
+            self.notify(err.message, title=err.title, severity="error", timeout=30)
+
+    def _clock_warning(self) -> None:
+        warning = self.service.take_clock_warning()
+        if warning:
+            self.notify(warning, title="Clock", severity="warning", timeout=20)
 
     async def on_unmount(self) -> None:
         await self.service.aclose()
@@ -172,6 +186,7 @@ class RingPlusApp(App[None]):
             )
 
     def _succeeded(self, account: Account) -> None:
+        self._clock_warning()
         self.board.errors.pop(account.name, None)
         self.board.scheduler.succeeded(account.name)
         if self.screen is self.dashboard:
@@ -233,6 +248,7 @@ class RingPlusApp(App[None]):
             self._add_account(message.app)
 
     def _signed_in(self, account: str) -> None:
+        self._clock_warning()
         self.board.errors.pop(account, None)
         self.board.scheduler.succeeded(account)
         self.notify("Signed in; the token is in the secret store.", title=account)

@@ -295,6 +295,9 @@ def run(config_dir: Path, args: argparse.Namespace) -> int:
         try:
             return await command(service, args)
         finally:
+            warning = service.take_clock_warning()
+            if warning:
+                _err(f"ringplus-tui: warning: {warning}")
             await service.aclose()
 
     try:

@@ -81,6 +81,13 @@ def translate_error(err: Exception, *, url: str, timeout: float | None = None) -
             f"{host} did not answer{limit} ({type(err).__name__}). "
             "Check your connection and try again; nothing was changed."
         )
+    if isinstance(err, httpx2.ConnectError) and "CERTIFICATE_VERIFY_FAILED" in str(err):
+        return NetworkError(
+            f"TLS verification failed for {host}: its certificate is not trusted here. Behind "
+            "a TLS-inspecting proxy, set SSL_CERT_FILE to that proxy's CA certificate; "
+            "certificate checks are never turned off.",
+            title="TLS problem",
+        )
     if isinstance(err, httpx2.ConnectError):
         reason = str(err).strip() or type(err).__name__
         return NetworkError(
@@ -113,28 +120,69 @@ def translate_error(err: Exception, *, url: str, timeout: float | None = None) -
     return RingPlusError(f"Unexpected failure talking to {host}: {type(err).__name__}.")
 
 
-class SharedTransport(httpx2.AsyncBaseTransport):
-    """Lends one connection pool to many HTTPX clients; closing a client leaves it open.
+CLOCK_SKEW_LIMIT = 300.0
+"""Seconds of difference between our clock and a server's ``Date`` worth a warning."""
 
-    The service makes an authlib client per app and a short-lived client per
-    password sign-in; they all send through the same pool, which the service
-    closes once with :meth:`close_pool`.
+
+def form_encoded_to_json(response: httpx2.Response) -> httpx2.Response:
+    """Turn a form-encoded token response (GitHub's without ``Accept: application/json``)
+    into the JSON one RFC 6749 §5.1 specifies; any other response is returned as is."""
+    kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind not in ("application/x-www-form-urlencoded", "text/plain"):
+        return response
+    from urllib.parse import parse_qsl
+
+    text = response.text.strip()
+    if "=" not in text or "<" in text:
+        return response
+    data = dict(parse_qsl(text, keep_blank_values=True))
+    if not ("access_token" in data or "error" in data):
+        return response
+    return httpx2.Response(
+        response.status_code,
+        json=data,
+        headers={k: v for k, v in response.headers.items() if k.lower() == "date"},
+        request=response.request,
+    )
+
+
+def clock_skew(response: httpx2.Response, now: float) -> float | None:
+    """Seconds the server's ``Date`` header is ahead of ``now`` (negative: behind), or ``None``."""
+    from email.utils import parsedate_to_datetime
+
+    value = response.headers.get("date")
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value).timestamp() - now
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+class SharedTransport(httpx2.AsyncBaseTransport):
+    """Lends one HTTP client's connection pool to many HTTPX clients.
+
+    The service makes an authlib client per app and a short-lived client (with
+    its own cookies) per password sign-in; they all send through one inner
+    :class:`httpx2.AsyncClient`, which honours the proxy and CA-bundle
+    environment variables (``HTTPS_PROXY``, ``NO_PROXY``, ``SSL_CERT_FILE`` …)
+    like any HTTPX client. Closing an outer client leaves the pool open; the
+    service closes it once with :meth:`close_pool`.
 
     Args:
-        transport: The real transport (a pooled :class:`httpx2.AsyncHTTPTransport`,
-            or a test's transport).
+        client: The inner client that owns the pool.
     """
 
-    def __init__(self, transport: httpx2.AsyncBaseTransport) -> None:
-        self._transport = transport
+    def __init__(self, client: httpx2.AsyncClient) -> None:
+        self.client = client
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        """Send ``request`` through the shared pool."""
-        return await self._transport.handle_async_request(request)
+        """Send ``request`` through the shared pool (the body is streamed to the caller)."""
+        return await self.client.send(request, stream=True)
 
     async def aclose(self) -> None:
         """Do nothing: a client closing must not close the shared pool."""
 
     async def close_pool(self) -> None:
-        """Close the real transport, once, when the service ends."""
-        await self._transport.aclose()
+        """Close the inner client, once, when the service ends."""
+        await self.client.aclose()

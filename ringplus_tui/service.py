@@ -32,7 +32,15 @@ from .errors import (
     StateMismatchError,
     TokenEndpointError,
 )
-from .httpio import DEFAULT_TIMEOUT, SharedTransport, encode_client_secret_basic, translate_error
+from .httpio import (
+    CLOCK_SKEW_LIMIT,
+    DEFAULT_TIMEOUT,
+    SharedTransport,
+    clock_skew,
+    encode_client_secret_basic,
+    form_encoded_to_json,
+    translate_error,
+)
 from .locks import account_lock
 from .models import Account, AppConfig, PendingAuthorization, Token
 from .password import follow_password_sign_in
@@ -48,7 +56,7 @@ from .secret_store import (
 from .settings import Settings, SettingsStore
 from .status import refresh_due
 from .tokens import token_from_response
-from .validation import check_name
+from .validation import check_name, check_url
 
 REFRESH_ALL_LIMIT = 8
 """Refreshes that :meth:`OAuthService.refresh_all` runs at once."""
@@ -68,8 +76,8 @@ class OAuthService:
     Args:
         settings_store: Where ``config.toml`` lives.
         secret_store: Where secrets live (OS keyring, or memory for the sandbox).
-        transport: HTTPX transport; tests pass one, production uses one pooled
-            :class:`httpx2.AsyncHTTPTransport` shared by every request.
+        transport: HTTPX transport for tests; by default one pooled client, which
+            honours the proxy environment variables, carries every request.
         clock: Returns the current time, UTC epoch seconds.
         timeout: HTTP timeouts.
         token_factory: Makes random strings for ``state`` and ``code_verifier``
@@ -93,15 +101,17 @@ class OAuthService:
         self._settings = settings_store.load()
         self._signature = settings_store.signature()
         self.vault = SecretVault(secret_store)
-        self._transport = SharedTransport(transport or httpx2.AsyncHTTPTransport())
+        self._pool = httpx2.AsyncClient(transport=transport, timeout=timeout)
+        self._transport = SharedTransport(self._pool)
         self._timeout = timeout
         self.clock = clock
         self._token_factory = token_factory
         self._clients: dict[str, tuple[tuple[str, ...], AsyncOAuth2Client]] = {}
-        self._api: httpx2.AsyncClient | None = None
         self._pending: dict[str, PendingAuthorization] = {}
         self._used_states: set[str] = set()
         self._refreshing: dict[str, asyncio.Future[Account]] = {}
+        self._clock_warning: str | None = None
+        self._clock_warned = False
 
     # -- reading ----------------------------------------------------------
 
@@ -328,7 +338,33 @@ class OAuthService:
 
     # -- HTTP --------------------------------------------------------------
 
+    async def check_secret_store(self) -> None:
+        """Read a (missing) entry to find out early whether the secret store works.
+
+        Raises:
+            SecretStoreError: No backend, locked, or not answering.
+        """
+        await self.vault.get("ringplus-tui:probe")
+
+    def take_clock_warning(self) -> str | None:
+        """A warning, given once, that a token endpoint's clock differs from ours by more
+        than 5 minutes (expiry times are then off by as much); ``None`` otherwise."""
+        warning, self._clock_warning = self._clock_warning, None
+        return warning
+
+    def _inspect_token_response(self, response: httpx2.Response) -> httpx2.Response:
+        skew = clock_skew(response, self.clock())
+        if skew is not None and abs(skew) > CLOCK_SKEW_LIMIT and not self._clock_warned:
+            self._clock_warned = True
+            direction = "ahead of" if skew > 0 else "behind"
+            self._clock_warning = (
+                f"The token endpoint's clock is {abs(skew) / 60:.0f} minutes {direction} this "
+                "machine's. Countdowns use this machine's clock; check its time settings."
+            )
+        return form_encoded_to_json(response)
+
     async def _client(self, app: AppConfig, *, need_secret: bool) -> AsyncOAuth2Client:
+        self._check_endpoints(app)
         secret = await self.vault.get(client_secret_key(app.name))
         if need_secret and not secret:
             raise ConfigError(
@@ -356,21 +392,39 @@ class OAuthService:
             timeout=self._timeout,
         )
         client.register_client_auth_method(("client_secret_basic", encode_client_secret_basic))
+        for hook in ("access_token_response", "refresh_token_response"):
+            client.register_compliance_hook(hook, self._inspect_token_response)
         self._clients[app.name] = (fingerprint, client)
         return client
 
+    @staticmethod
+    def _check_endpoints(app: AppConfig) -> None:
+        """Refuse plain-http endpoints off this machine (RFC 6749 §3.1, §3.2 require TLS)."""
+        p = app.provider
+        endpoints = [
+            ("authorization_endpoint", p.authorization_endpoint, "Authorization endpoint"),
+            ("token_endpoint", p.token_endpoint, "Token endpoint"),
+        ]
+        if p.revocation_endpoint:
+            endpoints.append(("revocation_endpoint", p.revocation_endpoint, "Revocation endpoint"))
+        for field, url, label in endpoints:
+            try:
+                check_url(field, url, label=label)
+            except ConfigError as err:
+                raise ConfigError(
+                    f"The app '{app.name}' cannot be used: {err.message} Fix it on the "
+                    "app credentials screen or with 'ringplus-tui app add'.",
+                    title="Insecure endpoint",
+                ) from None
+
     def _http(self) -> httpx2.AsyncClient:
-        if self._api is None:
-            self._api = httpx2.AsyncClient(transport=self._transport, timeout=self._timeout)
-        return self._api
+        return self._pool
 
     async def aclose(self) -> None:
         """Close the connection pool. Call once, when the program ends."""
         for _, client in self._clients.values():
             await client.aclose()
         self._clients.clear()
-        if self._api is not None:
-            await self._api.aclose()
         await self._transport.close_pool()
 
     @property
