@@ -77,6 +77,8 @@ class RingPlusApp(App[None]):
         self.push_screen(self.dashboard)
         self.set_interval(1.0, self.tick, name="ringplus tick")
         self._check_secret_store()
+        if self.service.proxy_warning:
+            self.notify(self.service.proxy_warning, title="Proxy", severity="warning", timeout=20)
         if not self.service.settings.accounts:
             self.post_message(AddAccount())
 

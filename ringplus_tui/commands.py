@@ -292,6 +292,8 @@ def run(config_dir: Path, args: argparse.Namespace) -> int:
 
     async def main() -> int:
         service = make_service(config_dir, KeyringSecretStore())
+        if service.proxy_warning:
+            _err(f"ringplus-tui: warning: {service.proxy_warning}")
         try:
             return await command(service, args)
         finally:

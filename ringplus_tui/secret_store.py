@@ -161,7 +161,7 @@ class KeyringSecretStore:
             keyring.set_password(self.service, key, value)
             stored = keyring.get_password(self.service, key)
         except Exception as err:
-            raise self._translate(err, "store a secret") from err
+            raise self._translate(err, f"store a secret of {len(value)} characters") from err
         if stored != value:
             raise SecretStoreError(
                 "The keyring accepted a secret but did not keep it (the active backend "

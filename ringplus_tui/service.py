@@ -101,7 +101,17 @@ class OAuthService:
         self._settings = settings_store.load()
         self._signature = settings_store.signature()
         self.vault = SecretVault(secret_store)
-        self._pool = httpx2.AsyncClient(transport=transport, timeout=timeout)
+        self.proxy_warning: str | None = None
+        """Set when the proxy environment variables could not be used (shown at start)."""
+        try:
+            self._pool = httpx2.AsyncClient(transport=transport, timeout=timeout)
+        except (ImportError, ValueError) as err:
+            # e.g. ALL_PROXY=socks5://… without the socksio package, or a malformed URL.
+            self._pool = httpx2.AsyncClient(transport=transport, timeout=timeout, trust_env=False)
+            self.proxy_warning = (
+                f"The proxy settings in the environment cannot be used ({err}); "
+                "connecting directly. Fix or unset HTTPS_PROXY, HTTP_PROXY and ALL_PROXY."
+            )
         self._transport = SharedTransport(self._pool)
         self._timeout = timeout
         self.clock = clock
@@ -573,6 +583,12 @@ class OAuthService:
                 # The code may still be good: let the person submit the same URL again.
                 self._used_states.discard(response.state)
                 self._pending[response.state] = pending
+                error = NetworkError(
+                    f"{error.message} You can submit the same URL again; if the provider "
+                    "then rejects it, the code was used up: start the sign-in over.",
+                    retry_after=error.retry_after,
+                    title=error.title,
+                )
             elif isinstance(error, TokenEndpointError) and error.error == "invalid_grant":
                 error = TokenEndpointError(
                     "The provider rejected the authorization code "

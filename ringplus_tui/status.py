@@ -59,8 +59,10 @@ def refresh_due(account: Account, now: float) -> bool:
         account: The account's stored metadata.
         now: Current time, UTC epoch seconds.
     """
-    if account.needs_sign_in or not account.has_refresh_token or account.expires_at is None:
+    if account.needs_sign_in or not account.has_refresh_token or not account.signed_in:
         return False
+    if account.expires_at is None:
+        return True  # a token without a known expiry is treated as expired
     return account.expires_at - now <= account_margin(account)
 
 
@@ -78,8 +80,10 @@ def token_status(account: Account, now: float) -> TokenStatus:
     """
     if account.needs_sign_in:
         return TokenStatus.NEEDS_SIGN_IN
-    if not account.signed_in or account.expires_at is None:
+    if not account.signed_in:
         return TokenStatus.SIGNED_OUT
+    if account.expires_at is None:
+        return TokenStatus.EXPIRED  # expiry unknown: never trust it to be fresh
     remaining = account.expires_at - now
     if remaining <= 0:
         return TokenStatus.EXPIRED
