@@ -46,6 +46,7 @@ from .models import Account, AppConfig, PendingAuthorization, Token
 from .password import follow_password_sign_in
 from .redirect import check_redirect_uri, parse_authorization_response
 from .secret_store import (
+    KEYRING_TIMEOUT,
     SecretStore,
     SecretVault,
     access_token_key,
@@ -82,6 +83,7 @@ class OAuthService:
         timeout: HTTP timeouts.
         token_factory: Makes random strings for ``state`` and ``code_verifier``
             (tests pass a deterministic one).
+        keyring_timeout: Seconds to wait for one secret-store call.
 
     Raises:
         ConfigError: The settings file cannot be read.
@@ -96,11 +98,12 @@ class OAuthService:
         clock: Clock = time.time,
         timeout: httpx2.Timeout = DEFAULT_TIMEOUT,
         token_factory: Callable[[int], str] = secrets.token_urlsafe,
+        keyring_timeout: float = KEYRING_TIMEOUT,
     ) -> None:
         self._store = settings_store
         self._settings = settings_store.load()
         self._signature = settings_store.signature()
-        self.vault = SecretVault(secret_store)
+        self.vault = SecretVault(secret_store, timeout=keyring_timeout)
         self.proxy_warning: str | None = None
         """Set when the proxy environment variables could not be used (shown at start)."""
         try:

@@ -556,3 +556,435 @@ async def test_33_clock_skew_in_the_date_header_is_warned_once(
         assert warning and "60 minutes behind" in warning
         await service.refresh("alice")
         assert service.take_clock_warning() is None  # once
+
+
+# -- 23-28: the keyring ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def use_keyring():
+    """Swap keyring's active backend for one test, then put the real one back."""
+    import keyring
+
+    previous = keyring.get_keyring()
+    try:
+        yield keyring.set_keyring
+    finally:
+        keyring.set_keyring(previous)
+
+
+def cli_env(config_dir: Path, **extra: str) -> dict[str, str]:
+    import os
+
+    return {**os.environ, "RINGPLUS_TUI_HOME": str(config_dir), **extra}
+
+
+def run_cli(config_dir: Path, *args: str, stdin: str = "", **env: str):
+    import subprocess
+    import sys
+
+    command = str(Path(sys.executable).with_name("ringplus-tui"))
+    return subprocess.run(
+        [command, *args], input=stdin, capture_output=True, text=True,
+        env=cli_env(config_dir, **env), timeout=60,
+    )  # fmt: skip
+
+
+APP_ARGS = ("app", "add", "x", "--client-id", "c", "--redirect-uri", "https://example.org/cb")
+
+
+def test_23_no_keyring_names_the_ways_out_and_writes_no_secret(config_dir: Path) -> None:
+    result = run_cli(
+        config_dir, *APP_ARGS, stdin="s3cret-value\n",
+        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "No OS keyring is available" in result.stderr
+    assert "gnome-keyring" in result.stderr and "keyrings.alt" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (config_dir / "config.toml").exists()  # nothing half-saved, no plain-file secret
+
+
+async def test_23_the_app_starts_lists_accounts_and_says_the_keyring_is_missing(
+    config_dir: Path, use_keyring
+) -> None:
+    from keyring.backends.fail import Keyring as FailKeyring
+
+    from ringplus_tui.app import RingPlusApp
+    from ringplus_tui.secret_store import KeyringSecretStore
+
+    SettingsStore(config_dir).save(
+        SettingsStore(config_dir).load().with_account(Account(name="alice", app="x"))
+    )
+    use_keyring(FailKeyring())
+    app = RingPlusApp(OAuthService(SettingsStore(config_dir), KeyringSecretStore()))
+    async with app.run_test(notifications=True) as pilot:
+        await pilot.pause(0.3)
+        assert app.dashboard._rows == ["alice"]
+        messages = [n.message for n in app._notifications]
+        assert any("No OS keyring is available" in m for m in messages)
+
+
+@pytest.mark.parametrize(
+    ("backend", "words"),
+    [
+        ("keyring.backends.null.Keyring", "did not keep it"),
+        ("does.not.Exist", "keyring"),
+    ],
+)
+def test_24_a_null_or_misspelt_backend_gets_a_message(
+    config_dir: Path, backend: str, words: str
+) -> None:
+    result = run_cli(config_dir, *APP_ARGS, stdin="s3cret\n", PYTHON_KEYRING_BACKEND=backend)
+    assert result.returncode != 0
+    assert words in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+async def test_25_a_secret_too_large_for_the_backend_is_reported_with_its_size(
+    config_dir: Path, sandbox: Sandbox, use_keyring
+) -> None:
+    from fake_keyrings import SmallKeyring
+
+    from ringplus_tui.errors import SecretStoreError
+    from ringplus_tui.secret_store import KeyringSecretStore
+
+    use_keyring(SmallKeyring())
+    async with open_service(config_dir, KeyringSecretStore()) as (service, _):
+        await service.save_app(sandbox.demo_app("fits"), "s" * 1279)
+        with pytest.raises(SecretStoreError, match="1281 characters"):
+            await service.save_app(sandbox.demo_app("too-big"), "s" * 1281)
+        assert "too-big" not in service.settings.apps
+
+
+async def test_26_a_locked_keyring_is_not_taken_for_signed_out(
+    config_dir: Path, use_keyring
+) -> None:
+    from fake_keyrings import LockedKeyring
+
+    from ringplus_tui.errors import SecretStoreError
+    from ringplus_tui.secret_store import KeyringSecretStore
+
+    signed_in = Account(
+        name="alice", app="x", expires_at=time.time() + 3600, obtained_at=time.time(),
+        has_refresh_token=True,
+    )  # fmt: skip
+    SettingsStore(config_dir).save(SettingsStore(config_dir).load().with_account(signed_in))
+    before = (config_dir / "config.toml").read_bytes()
+    use_keyring(LockedKeyring())
+    async with open_service(config_dir, KeyringSecretStore()) as (service, _):
+        with pytest.raises(SecretStoreError, match="locked"):
+            await service.access_token("alice")
+        assert token_status(service.settings.accounts["alice"], time.time()) == TokenStatus.VALID
+    assert (config_dir / "config.toml").read_bytes() == before
+
+
+async def test_27_a_hanging_keyring_times_out_and_the_ui_keeps_running(
+    config_dir: Path, use_keyring
+) -> None:
+    from fake_keyrings import HangingKeyring
+
+    from ringplus_tui.app import RingPlusApp
+    from ringplus_tui.secret_store import KeyringSecretStore
+
+    use_keyring(HangingKeyring())
+    SettingsStore(config_dir).save(
+        SettingsStore(config_dir).load().with_account(Account(name="alice", app="x"))
+    )
+    service = OAuthService(SettingsStore(config_dir), KeyringSecretStore(), keyring_timeout=0.5)
+    app = RingPlusApp(service)
+    async with app.run_test(notifications=True) as pilot:
+        started = time.monotonic()
+        await pilot.pause(1.5)
+        assert time.monotonic() - started < 2.5  # the event loop was never blocked
+        assert app._ticks >= 1  # the one timer kept ticking
+        messages = [n.message for n in app._notifications]
+        assert any("did not answer within 0.5 s" in m for m in messages)
+
+
+async def test_28_the_dashboard_reads_no_secret_at_start(
+    config_dir: Path, keyring_store, sandbox: Sandbox
+) -> None:
+    from ringplus_tui.app import RingPlusApp
+
+    async with open_service(config_dir, keyring_store) as (service, _):
+        for name in ("a", "b", "c", "d", "e"):
+            await sign_in(service, sandbox, name)
+    reads: list[str] = []
+    original = keyring_store.get
+
+    def counting_get(key: str) -> str | None:
+        reads.append(key)
+        return original(key)
+
+    keyring_store.get = counting_get  # type: ignore[method-assign]
+    app = RingPlusApp(OAuthService(SettingsStore(config_dir), keyring_store))
+    async with app.run_test() as pilot:
+        await pilot.pause(0.5)
+        assert len(app.dashboard._rows) == 5
+    assert reads == ["ringplus-tui:probe"]  # one probe of the backend, no token read
+
+
+# -- 20, 21: proxies and TLS ----------------------------------------------------------------
+
+
+async def test_20_proxy_from_the_environment_is_used(
+    config_dir: Path, keyring_store, sandbox: Sandbox, monkeypatch
+) -> None:
+    import http.server
+    import threading
+
+    seen: list[str] = []
+
+    class Proxy(http.server.BaseHTTPRequestHandler):
+        def forward(self) -> None:
+            seen.append(self.path)
+            body = self.rfile.read(int(self.headers.get("content-length") or 0))
+            headers = {
+                k: v
+                for k, v in self.headers.items()
+                if k.lower() not in ("host", "proxy-connection")
+            }
+            with httpx2.Client(trust_env=False) as client:
+                answer = client.request(self.command, self.path, content=body, headers=headers)
+            self.send_response(answer.status_code)
+            for key, value in answer.headers.items():
+                if key.lower() not in (
+                    "transfer-encoding",
+                    "content-encoding",
+                    "content-length",
+                    "connection",
+                ):
+                    self.send_header(key, value)
+            self.send_header("content-length", str(len(answer.content)))
+            self.end_headers()
+            self.wfile.write(answer.content)
+
+        do_GET = do_POST = forward
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.server_port}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        async with open_service(config_dir, keyring_store) as (service, _):
+            await prepare(service, sandbox)
+            pending = await service.start_authorization("alice")
+            await service.complete_authorization(await browse(pending.authorization_url))
+            await service.refresh("alice")
+    finally:
+        server.shutdown()
+    assert f"{sandbox.base_url}/oauth/token" in seen
+    assert f"{sandbox.base_url}/users/me" in seen
+
+
+def test_20_an_unusable_proxy_setting_warns_and_connects_directly(
+    config_dir: Path, keyring_store, monkeypatch
+) -> None:
+    monkeypatch.setenv("ALL_PROXY", "socks5://127.0.0.1:1080")
+    service = OAuthService(SettingsStore(config_dir), keyring_store)
+    assert service.proxy_warning and "ALL_PROXY" in service.proxy_warning
+    asyncio.run(service.aclose())
+
+
+async def test_21_tls_verification_failure_is_named_and_ssl_cert_file_is_honoured(
+    config_dir: Path, keyring_store, sandbox: Sandbox, tmp_path: Path, monkeypatch
+) -> None:
+    import datetime
+    import http.server
+    import ipaddress
+    import json
+    import ssl
+    import threading
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ringplus-test-proxy")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+
+    class Token(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            body = json.dumps(
+                {"access_token": "AT-TLS-0123456789", "token_type": "bearer"}
+            ).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Token)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    endpoint = f"https://127.0.0.1:{server.server_port}/oauth/token"
+    try:
+        async with open_service(config_dir, keyring_store) as (service, _):
+            await sign_in(service, sandbox)
+        SettingsStore(config_dir).update(
+            lambda s: s.with_app(
+                replace(
+                    s.apps["sandbox"],
+                    provider=replace(s.apps["sandbox"].provider, token_endpoint=endpoint),
+                )
+            )
+        )
+        async with open_service(config_dir, keyring_store) as (service, _):
+            with pytest.raises(NetworkError, match=r"TLS verification failed for 127\.0\.0\.1"):
+                await service.refresh("alice")
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))
+        async with open_service(config_dir, keyring_store) as (service, _):
+            await service.refresh("alice")
+        assert keyring_store.get(access_token_key("alice")) == "AT-TLS-0123456789"
+    finally:
+        server.shutdown()
+
+
+# -- kind 3: client authentication with reserved and non-ASCII characters -------------------
+
+
+@pytest.mark.parametrize("method", ["client_secret_basic", "client_secret_post"])
+async def test_client_credentials_with_reserved_and_non_ascii_characters(
+    config_dir: Path, keyring_store, method: str
+) -> None:
+    with Sandbox(client_id="app:1 ü/+", client_secret="p@ss:wörd/+&=% ∑") as odd:
+        app = odd.demo_app()
+        app = replace(app, provider=replace(app.provider, token_endpoint_auth_method=method))
+        async with open_service(config_dir, keyring_store) as (service, _):
+            await service.save_app(app, odd.client_secret)
+            await service.add_account("alice", "sandbox")
+            pending = await service.start_authorization("alice")
+            await service.complete_authorization(await browse(pending.authorization_url))
+            assert (await service.refresh("alice")).signed_in
+
+
+# -- 32, 34 and kind 8: the UI ---------------------------------------------------------------
+
+
+async def test_32_copy_does_not_promise_success(
+    config_dir: Path, keyring_store, sandbox: Sandbox
+) -> None:
+    from pilot_helpers import wait_for
+
+    from ringplus_tui.app import RingPlusApp
+    from ringplus_tui.screens.account import AccountScreen
+
+    async with open_service(config_dir, keyring_store) as (service, _):
+        await sign_in(service, sandbox)
+    app = RingPlusApp(OAuthService(SettingsStore(config_dir), keyring_store))
+    async with app.run_test(notifications=True) as pilot:
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, AccountScreen))
+        await wait_for(pilot, lambda: app.screen._token is not None)
+        await pilot.press("y")
+        await pilot.pause()
+        copied = [n.message for n in app._notifications][-1]
+        assert "Sent the access token to the terminal clipboard (OSC 52)" in copied
+        assert "reveal" in copied
+        assert keyring_store.get(access_token_key("alice")) not in copied
+
+
+LONG = "a-very-long-account-name-that-goes-on-and-on-and-on-ünïcödé-名前-" * 1
+
+
+async def test_34_and_kind_8_small_terminals_long_and_unicode_names_do_not_crash(
+    config_dir: Path, keyring_store, sandbox: Sandbox
+) -> None:
+    from pilot_helpers import wait_for
+
+    from ringplus_tui.app import RingPlusApp
+    from ringplus_tui.screens.account import AccountScreen
+
+    async with open_service(config_dir, keyring_store) as (service, _):
+        await sign_in(service, sandbox, "名前 ünïcödé")
+        await prepare(service, sandbox, LONG[:64])
+    app = RingPlusApp(OAuthService(SettingsStore(config_dir), keyring_store))
+    async with app.run_test(size=(80, 24)) as pilot:
+        for size in ((80, 24), (40, 12), (20, 5), (1, 1), (100, 30)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause(0.2)
+        assert set(app.dashboard._rows) == {"名前 ünïcödé", LONG[:64]}
+        app.dashboard.query_one("#accounts").move_cursor(
+            row=app.dashboard._rows.index("名前 ünïcödé")
+        )
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, AccountScreen))
+        await pilot.resize_terminal(40, 12)
+        await pilot.pause(1.2)  # a tick at 40x12
+        assert app.is_running
+
+
+# -- kind 9: secrets never on disk, in logs, on screen or in notifications ------------------
+
+
+async def test_no_secret_in_files_logs_screens_or_notifications(
+    config_dir: Path, keyring_store, sandbox: Sandbox, caplog
+) -> None:
+    import logging
+
+    from pilot_helpers import wait_for
+
+    from ringplus_tui.app import RingPlusApp
+    from ringplus_tui.screens.account import AccountScreen
+
+    caplog.set_level(logging.DEBUG)
+    async with open_service(config_dir, keyring_store) as (service, _):
+        await sign_in(service, sandbox)
+        await service.refresh("alice")
+    pending_secret: list[str] = []
+    app = RingPlusApp(OAuthService(SettingsStore(config_dir), keyring_store))
+    screens: list[str] = []
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await pilot.press("r")
+        await wait_for(pilot, lambda: not app.board.busy)
+        screens.append(app.export_screenshot())
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, AccountScreen))
+        await wait_for(pilot, lambda: app.screen._token is not None)
+        await pilot.press("y")
+        await pilot.pause(0.3)
+        screens.append(app.export_screenshot())
+        pending = await app.service.start_authorization("alice")
+        pending_secret.append(pending.code_verifier)
+        notes = " ".join(n.message for n in app._notifications)
+    secrets = {v for v in keyring_store.values if len(v) >= 8} | set(pending_secret)
+    assert sandbox.client_secret in secrets and len(secrets) >= 5
+    files = [p for p in config_dir.rglob("*") if p.is_file()]
+    texts = [p.read_text(errors="replace") for p in files] + screens + [caplog.text, notes]
+    for value in secrets:
+        for text in texts:
+            assert value not in text

@@ -66,6 +66,7 @@ class Sandbox:
         token_lifetime: Access-token lifetime in seconds (RingPlus: 86400).
         rotate_refresh_tokens: Issue a new refresh token on every refresh and
             revoke the old one.
+        client_id: The demo app's client ID.
         client_secret: The demo app's client secret; random when omitted.
     """
 
@@ -76,6 +77,7 @@ class Sandbox:
         *,
         token_lifetime: int = 86400,
         rotate_refresh_tokens: bool = False,
+        client_id: str = DEMO_CLIENT_ID,
         client_secret: str | None = None,
     ) -> None:
         self.host = host
@@ -84,7 +86,7 @@ class Sandbox:
             token_lifetime=token_lifetime, rotate_refresh_tokens=rotate_refresh_tokens
         )
         self.state.users = _demo_users()
-        self.client_id = DEMO_CLIENT_ID
+        self.client_id = client_id
         self.client_secret = client_secret or secrets.token_urlsafe(24)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -146,6 +148,9 @@ class Sandbox:
             OSError: The address is taken or cannot be bound.
         """
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        # authlib's grants log each issued token at DEBUG; a provider's tokens are
+        # secrets too, and the sandbox runs inside the app's process.
+        logging.getLogger("authlib.oauth2.rfc6749.grants").setLevel(logging.INFO)
         app = create_app(self.state, lambda: self.base_url)
         self._server = make_server(
             self.host, self.port, app, threaded=True, request_handler=_QuietHandler
