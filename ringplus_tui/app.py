@@ -114,7 +114,16 @@ class RingPlusApp(App[None]):
     # -- the one timer -------------------------------------------------------
 
     def tick(self) -> None:
-        """Once a second: notice outside changes, start due refreshes, redraw countdowns."""
+        """Once a second: notice outside changes, start due refreshes, redraw countdowns.
+
+        An unexpected error here is shown, never allowed to stop the timer or the app.
+        """
+        try:
+            self._tick()
+        except Exception as err:
+            self._unexpected(err)
+
+    def _tick(self) -> None:
         now = self.clock()
         self._ticks += 1
         if self._ticks % RELOAD_EVERY == 0:
@@ -335,10 +344,13 @@ class RingPlusApp(App[None]):
         error = event.worker.error
         if isinstance(error, RingPlusError):
             self.notify(error.message, title=error.title, severity="error")
-        else:
-            name = type(error).__name__
-            self.notify(
-                f"Something went wrong ({name}). The app keeps running; please report this.",
-                title="Unexpected error",
-                severity="error",
-            )
+        elif isinstance(error, BaseException):
+            self._unexpected(error)
+
+    def _unexpected(self, error: BaseException) -> None:
+        self.notify(
+            f"Something went wrong ({type(error).__name__}). The app keeps running; "
+            "please report this.",
+            title="Unexpected error",
+            severity="error",
+        )

@@ -988,3 +988,26 @@ async def test_no_secret_in_files_logs_screens_or_notifications(
     for value in secrets:
         for text in texts:
             assert value not in text
+
+
+async def test_an_unexpected_error_in_a_tick_is_shown_and_the_app_keeps_running(
+    config_dir: Path, keyring_store
+) -> None:
+    from ringplus_tui.app import RingPlusApp
+
+    SettingsStore(config_dir).save(
+        SettingsStore(config_dir).load().with_account(Account(name="alice", app="x"))
+    )
+    app = RingPlusApp(OAuthService(SettingsStore(config_dir), keyring_store))
+    calls = []
+
+    def broken() -> float:
+        calls.append(1)
+        raise KeyError("expires_at")
+
+    async with app.run_test(notifications=True) as pilot:
+        app.clock = broken
+        await pilot.pause(2.3)
+        assert len(calls) >= 2  # the timer went on ticking
+        assert app.is_running
+        assert any("KeyError" in n.message for n in app._notifications)
