@@ -17,8 +17,8 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from browser import sign_in_and_consent
 from faults import FaultyTransport, on_grant
+from flows import browse, prepare, sign_in
 
 from ringplus_tui.errors import (
     AccessDeniedError,
@@ -35,8 +35,6 @@ from ringplus_tui.service import OAuthService
 from ringplus_tui.settings import SettingsStore
 from ringplus_tui.status import TokenStatus, refresh_due, token_status
 
-ALICE = ("alice@example.com", "alice-pass")
-
 
 @contextlib.asynccontextmanager
 async def open_service(
@@ -48,21 +46,6 @@ async def open_service(
         yield service, transport
     finally:
         await service.aclose()
-
-
-async def prepare(service: OAuthService, sandbox: Sandbox, name: str = "alice") -> None:
-    await service.save_app(sandbox.demo_app(), sandbox.client_secret)
-    await service.add_account(name, "sandbox")
-
-
-async def browse(url: str, *, allow: bool = True) -> str:
-    return await asyncio.to_thread(sign_in_and_consent, url, *ALICE, allow=allow)
-
-
-async def sign_in(service: OAuthService, sandbox: Sandbox, name: str = "alice") -> None:
-    await prepare(service, sandbox, name)
-    pending = await service.start_authorization(name)
-    await service.complete_authorization(await browse(pending.authorization_url))
 
 
 def stored(config_dir: Path, store, name: str = "alice") -> tuple[bytes, str | None, str | None]:

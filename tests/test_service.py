@@ -6,7 +6,8 @@ import asyncio
 
 import httpx2
 import pytest
-from browser import sign_in_and_consent
+from faults import FaultyTransport, on_grant
+from flows import browse, prepare, sign_in
 
 from ringplus_tui.errors import (
     AccessDeniedError,
@@ -23,28 +24,11 @@ from ringplus_tui.secret_store import access_token_key, refresh_token_key
 from ringplus_tui.service import OAuthService
 from ringplus_tui.settings import SettingsStore
 
-ALICE = ("alice@example.com", "alice-pass")
-
-
-async def setup_account(service: OAuthService, sandbox: Sandbox, name: str = "alice") -> None:
-    await service.save_app(sandbox.demo_app(), sandbox.client_secret)
-    await service.add_account(name, "sandbox")
-
-
-async def browse(url: str, *, allow: bool = True) -> str:
-    return await asyncio.to_thread(sign_in_and_consent, url, *ALICE, allow=allow)
-
-
-async def sign_in(service: OAuthService, sandbox: Sandbox, name: str = "alice") -> None:
-    await setup_account(service, sandbox, name)
-    pending = await service.start_authorization(name)
-    await service.complete_authorization(await browse(pending.authorization_url))
-
 
 async def test_full_flow_stores_token_in_keyring_and_metadata_in_settings(
     service: OAuthService, sandbox: Sandbox, keyring_store, config_dir
 ) -> None:
-    await setup_account(service, sandbox)
+    await prepare(service, sandbox)
     pending = await service.start_authorization("alice")
     assert "code_challenge_method=S256" in pending.authorization_url
     redirected = await browse(pending.authorization_url)
@@ -75,7 +59,7 @@ async def test_access_token_works_at_the_api(service: OAuthService, sandbox: San
 async def test_deny_reports_access_denied_and_makes_no_token_request(
     service: OAuthService, sandbox: Sandbox, keyring_store
 ) -> None:
-    await setup_account(service, sandbox)
+    await prepare(service, sandbox)
     pending = await service.start_authorization("alice")
     redirected = await browse(pending.authorization_url, allow=False)
 
@@ -91,7 +75,7 @@ async def test_deny_reports_access_denied_and_makes_no_token_request(
 async def test_foreign_state_is_refused_before_any_request(
     service: OAuthService, sandbox: Sandbox
 ) -> None:
-    await setup_account(service, sandbox)
+    await prepare(service, sandbox)
     await service.start_authorization("alice")
     with pytest.raises(StateMismatchError):
         await service.complete_authorization(f"{sandbox.redirect_uri}?code=C0DE&state=ATTACKER")
@@ -101,7 +85,7 @@ async def test_foreign_state_is_refused_before_any_request(
 async def test_url_for_another_redirect_uri_is_refused(
     service: OAuthService, sandbox: Sandbox
 ) -> None:
-    await setup_account(service, sandbox)
+    await prepare(service, sandbox)
     pending = await service.start_authorization("alice")
     other = f"https://www.ringplus.net/callback?code=C0DE&state={pending.state}"
     with pytest.raises(RedirectMismatchError) as caught:
@@ -111,7 +95,7 @@ async def test_url_for_another_redirect_uri_is_refused(
 
 
 async def test_missing_code_names_what_is_missing(service: OAuthService, sandbox: Sandbox) -> None:
-    await setup_account(service, sandbox)
+    await prepare(service, sandbox)
     pending = await service.start_authorization("alice")
     with pytest.raises(AuthorizationResponseError) as caught:
         await service.complete_authorization(f"{sandbox.redirect_uri}?state={pending.state}")
@@ -122,7 +106,7 @@ async def test_missing_code_names_what_is_missing(service: OAuthService, sandbox
 async def test_pasted_url_with_whitespace_quotes_and_line_breaks_still_works(
     service: OAuthService, sandbox: Sandbox
 ) -> None:
-    await setup_account(service, sandbox)
+    await prepare(service, sandbox)
     pending = await service.start_authorization("alice")
     redirected = await browse(pending.authorization_url)
     half = len(redirected) // 2
@@ -132,7 +116,7 @@ async def test_pasted_url_with_whitespace_quotes_and_line_breaks_still_works(
 
 
 async def test_same_url_twice_says_it_was_used(service: OAuthService, sandbox: Sandbox) -> None:
-    await setup_account(service, sandbox)
+    await prepare(service, sandbox)
     pending = await service.start_authorization("alice")
     redirected = await browse(pending.authorization_url)
     await service.complete_authorization(redirected)
@@ -148,7 +132,7 @@ async def test_expired_pending_authorization_is_refused(
     now = [1_000_000.0]
     service = OAuthService(SettingsStore(config_dir), keyring_store, clock=lambda: now[0])
     try:
-        await setup_account(service, sandbox)
+        await prepare(service, sandbox)
         pending = await service.start_authorization("alice")
         redirected = await browse(pending.authorization_url)
         now[0] += 601
@@ -163,7 +147,7 @@ async def test_expired_pending_authorization_is_refused(
 async def test_url_is_routed_to_the_account_whose_sign_in_it_belongs_to(
     service: OAuthService, sandbox: Sandbox
 ) -> None:
-    await setup_account(service, sandbox, "alice")
+    await prepare(service, sandbox, "alice")
     await service.add_account("bob", "sandbox")
     alice = await service.start_authorization("alice")
     await service.start_authorization("bob")
@@ -236,7 +220,7 @@ async def test_rejected_refresh_token_needs_sign_in_and_keeps_tokens(
 
 
 async def test_unknown_account_names_close_match(service: OAuthService, sandbox: Sandbox) -> None:
-    await setup_account(service, sandbox)
+    await prepare(service, sandbox)
     with pytest.raises(ConfigError) as caught:
         await service.refresh("alcie")
     assert "alice" in caught.value.message
@@ -251,24 +235,6 @@ async def test_new_app_without_secret_is_refused(service: OAuthService, sandbox:
 # -- faults a real server cannot produce, through HTTPX's transport hook ------------
 
 
-def _faulty(sandbox: Sandbox, fault: Exception | httpx2.Response) -> httpx2.AsyncBaseTransport:
-    """Pass every request to the sandbox except refresh requests, which get ``fault``."""
-    real = httpx2.AsyncHTTPTransport()
-
-    class Faulty(httpx2.AsyncBaseTransport):
-        async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-            if b"grant_type=refresh_token" in request.content:
-                if isinstance(fault, Exception):
-                    raise fault
-                return fault
-            return await real.handle_async_request(request)
-
-        async def aclose(self) -> None:
-            await real.aclose()
-
-    return Faulty()
-
-
 @pytest.mark.parametrize(
     ("fault", "words"),
     [
@@ -281,7 +247,9 @@ async def test_network_failures_during_refresh_change_nothing(
     config_dir, keyring_store, sandbox: Sandbox, fault, words: str
 ) -> None:
     service = OAuthService(
-        SettingsStore(config_dir), keyring_store, transport=_faulty(sandbox, fault)
+        SettingsStore(config_dir),
+        keyring_store,
+        transport=FaultyTransport(on_grant("refresh_token", fault)),
     )
     try:
         await sign_in(service, sandbox)
@@ -305,7 +273,9 @@ async def test_error_json_with_status_200_is_a_refusal(
         200, json={"error": "bad_verification_code", "error_description": "The code is wrong."}
     )
     service = OAuthService(
-        SettingsStore(config_dir), keyring_store, transport=_faulty(sandbox, reply)
+        SettingsStore(config_dir),
+        keyring_store,
+        transport=FaultyTransport(on_grant("refresh_token", reply)),
     )
     try:
         await sign_in(service, sandbox)
