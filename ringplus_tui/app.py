@@ -77,14 +77,16 @@ class RingPlusApp(App[None]):
         self.push_screen(self.dashboard)
         self.set_interval(1.0, self.tick, name="ringplus tick")
         self._check_secret_store()
-        if self.service.proxy_warning:
-            self.notify(self.service.proxy_warning, title="Proxy", severity="warning", timeout=20)
         if not self.service.settings.accounts:
             self.post_message(AddAccount())
 
     @work(exclusive=True, group="probe", exit_on_error=False)
     async def _check_secret_store(self) -> None:
-        """Say at once when the keyring does not work, not at the first sign-in."""
+        """Say at once when the keyring or the proxy settings do not work (after the
+        first frame is painted: the HTTP libraries load here, not at start-up)."""
+        warning = self.service.check_environment()
+        if warning:
+            self.notify(warning, title="Proxy", severity="warning", timeout=20)
         try:
             await self.service.check_secret_store()
         except RingPlusError as err:

@@ -292,14 +292,12 @@ def run(config_dir: Path, args: argparse.Namespace) -> int:
 
     async def main() -> int:
         service = make_service(config_dir, KeyringSecretStore())
-        if service.proxy_warning:
-            _err(f"ringplus-tui: warning: {service.proxy_warning}")
         try:
             return await command(service, args)
         finally:
-            warning = service.take_clock_warning()
-            if warning:
-                _err(f"ringplus-tui: warning: {warning}")
+            for warning in (service.proxy_warning, service.take_clock_warning()):
+                if warning:
+                    _err(f"ringplus-tui: warning: {warning}")
             await service.aclose()
 
     try:

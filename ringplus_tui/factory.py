@@ -10,13 +10,13 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx2
-
 from .secret_store import SecretStore
 from .service import Clock, OAuthService
 from .settings import SettingsStore
 
 if TYPE_CHECKING:
+    import httpx2
+
     from .app import RingPlusApp
     from .prefill import CredentialsPrefill
 

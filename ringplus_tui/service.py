@@ -18,12 +18,8 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx2
-from authlib.integrations.httpx_client import AsyncOAuth2Client
-
-from .api import Profile, fetch_profile
 from .errors import (
     ConfigError,
     NeedsSignInError,
@@ -32,18 +28,8 @@ from .errors import (
     StateMismatchError,
     TokenEndpointError,
 )
-from .httpio import (
-    CLOCK_SKEW_LIMIT,
-    DEFAULT_TIMEOUT,
-    SharedTransport,
-    clock_skew,
-    encode_client_secret_basic,
-    form_encoded_to_json,
-    translate_error,
-)
 from .locks import account_lock
 from .models import Account, AppConfig, PendingAuthorization, Token
-from .password import follow_password_sign_in
 from .redirect import check_redirect_uri, parse_authorization_response
 from .secret_store import (
     KEYRING_TIMEOUT,
@@ -61,6 +47,17 @@ from .validation import check_name, check_url
 
 REFRESH_ALL_LIMIT = 8
 """Refreshes that :meth:`OAuthService.refresh_all` runs at once."""
+
+if TYPE_CHECKING:  # HTTP libraries load on first use, so start-up and 'token' stay fast
+    import httpx2
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+    from .api import Profile
+    from .httpio import SharedTransport
+
+DEFAULT_TIMEOUT = 30.0
+"""Seconds an HTTP request may take (connecting: at most 10 s)."""
+CONNECT_TIMEOUT = 10.0
 
 Clock = Callable[[], float]
 """A function returning the current time as UTC epoch seconds."""
@@ -80,7 +77,7 @@ class OAuthService:
         transport: HTTPX transport for tests; by default one pooled client, which
             honours the proxy environment variables, carries every request.
         clock: Returns the current time, UTC epoch seconds.
-        timeout: HTTP timeouts.
+        timeout: Seconds an HTTP request may take (connecting: at most 10 s).
         token_factory: Makes random strings for ``state`` and ``code_verifier``
             (tests pass a deterministic one).
         keyring_timeout: Seconds to wait for one secret-store call.
@@ -96,7 +93,7 @@ class OAuthService:
         *,
         transport: httpx2.AsyncBaseTransport | None = None,
         clock: Clock = time.time,
-        timeout: httpx2.Timeout = DEFAULT_TIMEOUT,
+        timeout: float = DEFAULT_TIMEOUT,
         token_factory: Callable[[int], str] = secrets.token_urlsafe,
         keyring_timeout: float = KEYRING_TIMEOUT,
     ) -> None:
@@ -105,17 +102,9 @@ class OAuthService:
         self._signature = settings_store.signature()
         self.vault = SecretVault(secret_store, timeout=keyring_timeout)
         self.proxy_warning: str | None = None
-        """Set when the proxy environment variables could not be used (shown at start)."""
-        try:
-            self._pool = httpx2.AsyncClient(transport=transport, timeout=timeout)
-        except (ImportError, ValueError) as err:
-            # e.g. ALL_PROXY=socks5://… without the socksio package, or a malformed URL.
-            self._pool = httpx2.AsyncClient(transport=transport, timeout=timeout, trust_env=False)
-            self.proxy_warning = (
-                f"The proxy settings in the environment cannot be used ({err}); "
-                "connecting directly. Fix or unset HTTPS_PROXY, HTTP_PROXY and ALL_PROXY."
-            )
-        self._transport = SharedTransport(self._pool)
+        """Set when the proxy environment variables could not be used."""
+        self._transport_override = transport
+        self._shared: SharedTransport | None = None
         self._timeout = timeout
         self.clock = clock
         self._token_factory = token_factory
@@ -366,6 +355,8 @@ class OAuthService:
         return warning
 
     def _inspect_token_response(self, response: httpx2.Response) -> httpx2.Response:
+        from .httpio import CLOCK_SKEW_LIMIT, clock_skew, form_encoded_to_json
+
         skew = clock_skew(response, self.clock())
         if skew is not None and abs(skew) > CLOCK_SKEW_LIMIT and not self._clock_warned:
             self._clock_warned = True
@@ -394,6 +385,10 @@ class OAuthService:
         cached = self._clients.get(app.name)
         if cached is not None and cached[0] == fingerprint:
             return cached[1]
+        from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+        from .httpio import encode_client_secret_basic
+
         client = AsyncOAuth2Client(
             client_id=app.client_id,
             client_secret=secret,
@@ -401,8 +396,8 @@ class OAuthService:
             revocation_endpoint_auth_method=app.provider.token_endpoint_auth_method,
             redirect_uri=app.redirect_uri,
             code_challenge_method="S256",
-            transport=self._transport,
-            timeout=self._timeout,
+            transport=self._pool(),
+            timeout=self._http().timeout,
         )
         client.register_client_auth_method(("client_secret_basic", encode_client_secret_basic))
         for hook in ("access_token_response", "refresh_token_response"):
@@ -430,19 +425,47 @@ class OAuthService:
                     title="Insecure endpoint",
                 ) from None
 
+    def _pool(self) -> SharedTransport:
+        """The one connection pool, made on first use (HTTPX loads only then)."""
+        if self._shared is None:
+            import httpx2
+
+            from .httpio import SharedTransport
+
+            timeout = httpx2.Timeout(self._timeout, connect=min(CONNECT_TIMEOUT, self._timeout))
+            try:
+                pool = httpx2.AsyncClient(transport=self._transport_override, timeout=timeout)
+            except (ImportError, ValueError) as err:
+                # e.g. ALL_PROXY=socks5://… without the socksio package, or a malformed URL.
+                pool = httpx2.AsyncClient(
+                    transport=self._transport_override, timeout=timeout, trust_env=False
+                )
+                self.proxy_warning = (
+                    f"The proxy settings in the environment cannot be used ({err}); "
+                    "connecting directly. Fix or unset HTTPS_PROXY, HTTP_PROXY and ALL_PROXY."
+                )
+            self._shared = SharedTransport(pool)
+        return self._shared
+
+    def check_environment(self) -> str | None:
+        """Set up the HTTP pool now and return a warning about the proxy settings, if any."""
+        self._pool()
+        return self.proxy_warning
+
     def _http(self) -> httpx2.AsyncClient:
-        return self._pool
+        return self._pool().client
 
     async def aclose(self) -> None:
         """Close the connection pool. Call once, when the program ends."""
         for _, client in self._clients.values():
             await client.aclose()
         self._clients.clear()
-        await self._transport.close_pool()
+        if self._shared is not None:
+            await self._shared.close_pool()
 
     @property
     def _read_timeout(self) -> float | None:
-        return self._timeout.read
+        return self._timeout
 
     # -- the authorization-code flow ---------------------------------------
 
@@ -580,6 +603,8 @@ class OAuthService:
                 redirect_uri=pending.redirect_uri,
             )
         except Exception as err:
+            from .httpio import translate_error
+
             endpoint = app.provider.token_endpoint
             error = translate_error(err, url=endpoint, timeout=self._read_timeout)
             if isinstance(error, NetworkError):
@@ -644,8 +669,13 @@ class OAuthService:
         """
         pending = await self.start_authorization(account)
         app = self._settings.app(pending.app)
+        import httpx2
+
+        from .httpio import translate_error
+        from .password import follow_password_sign_in
+
         browser = httpx2.AsyncClient(
-            transport=self._transport, timeout=self._timeout, follow_redirects=False
+            transport=self._pool(), timeout=self._http().timeout, follow_redirects=False
         )
         try:
             redirected = await follow_password_sign_in(
@@ -655,6 +685,8 @@ class OAuthService:
             await self._drop_pending(pending)
             raise
         except Exception as err:
+            from .httpio import translate_error
+
             await self._drop_pending(pending)
             error = translate_error(
                 err, url=app.provider.authorization_endpoint, timeout=self._read_timeout
@@ -723,6 +755,9 @@ class OAuthService:
         token = await self.vault.get(access_token_key(name))
         if not token:
             raise NeedsSignInError(f"'{name}' is not signed in. Sign in first (key s).")
+        from .api import fetch_profile
+        from .httpio import translate_error
+
         try:
             return await fetch_profile(self._http(), base, token, account=name)
         except RingPlusError:
@@ -817,6 +852,8 @@ class OAuthService:
                     app.provider.token_endpoint, refresh_token=refresh_token
                 )
             except Exception as err:
+                from .httpio import translate_error
+
                 endpoint = app.provider.token_endpoint
                 error = translate_error(err, url=endpoint, timeout=self._read_timeout)
                 if isinstance(error, TokenEndpointError) and error.error == "invalid_grant":
@@ -937,6 +974,10 @@ class OAuthService:
         app = self._settings.app(record.app)
         endpoint = app.provider.revocation_endpoint
         if endpoint:
+            import httpx2
+
+            from .httpio import translate_error
+
             client = await self._client(app, need_secret=True)
             tokens = [
                 (await self.vault.get(refresh_token_key(name)), "refresh_token"),
@@ -957,5 +998,7 @@ class OAuthService:
                             response=response,
                         )
                 except Exception as err:
+                    from .httpio import translate_error
+
                     raise translate_error(err, url=endpoint, timeout=self._read_timeout) from err
         return await self.forget(name)

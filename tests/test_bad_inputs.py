@@ -770,7 +770,8 @@ def test_20_an_unusable_proxy_setting_warns_and_connects_directly(
 ) -> None:
     monkeypatch.setenv("ALL_PROXY", "socks5://127.0.0.1:1080")
     service = OAuthService(SettingsStore(config_dir), keyring_store)
-    assert service.proxy_warning and "ALL_PROXY" in service.proxy_warning
+    warning = service.check_environment()
+    assert warning and "ALL_PROXY" in warning
     asyncio.run(service.aclose())
 
 
