@@ -203,10 +203,8 @@ class RingPlusApp(App[None]):
         self.board.errors.pop(account.name, None)
         self.board.scheduler.succeeded(account.name)
         if self.screen is self.dashboard:
-            left = format_countdown((account.expires_at or 0) - self.clock())
             self.dashboard.report(
-                f"Refreshed {account.name}: new expiry {clock_time(account.expires_at)} "
-                f"(in {left})."
+                f"Refreshed {account.name}: new expiry {clock_time(account.expires_at)}."
             )
 
     @work(exclusive=True, group="refresh-all", exit_on_error=False)

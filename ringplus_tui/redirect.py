@@ -113,6 +113,14 @@ def parse_authorization_response(text: str) -> AuthorizationResponse:
     error = params.get("error") or None
     code = params.get("code") or None
     state = params.get("state") or None
+    if error is None and code is None and "=" not in cleaned:
+        shown = " ".join(text.split())
+        shown = shown[:40] + ("…" if len(shown) > 40 else "")
+        raise AuthorizationResponseError(
+            f"The pasted text ('{shown}') is not an address with an authorization code. "
+            "Copy the whole address from the browser's address bar after you allowed "
+            "access; the page itself may show an error, the address is what matters."
+        )
     if error is None and code is None:
         found = ", ".join(sorted(params)) or "no parameters"
         raise AuthorizationResponseError(

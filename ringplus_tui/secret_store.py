@@ -82,7 +82,7 @@ class SecretStore(Protocol):
 class MemorySecretStore:
     """Secrets held in this process only: for ``--sandbox`` and nothing else."""
 
-    description = "sandbox's memory (forgotten on exit)"
+    description = "sandbox memory"
 
     def __init__(self) -> None:
         self._data: dict[str, str] = {}

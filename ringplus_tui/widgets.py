@@ -9,11 +9,13 @@ from textual.widgets import Input
 
 
 class PasteInput(Input):
-    """An :class:`Input` that keeps a whole multi-line paste.
+    """An :class:`Input` for one pasted URL: keeps a whole multi-line paste, and a new
+    paste replaces what was there.
 
     Textual's ``Input`` keeps only the first line of a paste; a URL that a
     terminal wrapped over several lines would lose its ``state``. This joins the
-    lines and drops all whitespace, which never belongs in a URL.
+    lines and drops all whitespace, which never belongs in a URL. Pasting again
+    after a failed attempt replaces the old URL instead of appending to it.
     """
 
     def _on_paste(self, event: events.Paste) -> None:
@@ -22,8 +24,7 @@ class PasteInput(Input):
         event.prevent_default()
         text = re.sub(r"\s+", "", event.text)
         if text:
-            if self.selection.is_empty:
-                self.insert_text_at_cursor(text)
-            else:
-                self.replace(text, *self.selection)
+            self.value = text
+            self.cursor_position = len(text)
+            self.scroll_visible()
         event.stop()

@@ -14,7 +14,7 @@ from browser import sign_in_and_consent
 from pilot_helpers import sandbox_prefill, wait_for
 from rich.text import Text
 from textual import events
-from textual.widgets import DataTable, Input, Static, TextArea
+from textual.widgets import DataTable, Input, Static
 
 from ringplus_tui.factory import make_app
 from ringplus_tui.sandbox import Sandbox
@@ -40,7 +40,9 @@ async def reach_authorize(pilot, app, sandbox: Sandbox) -> str:
     await pilot.press(*sandbox.client_secret)
     await pilot.press("ctrl+s")
     await wait_for(pilot, lambda: isinstance(app.screen, AuthorizeScreen) and app.screen.url != "")
-    url = app.screen.query_one("#url", TextArea).text
+    url = app.screen.url
+    shown = app.screen.query_one("#url", Static).render()
+    assert str(shown) == url  # the whole URL is on screen, nothing cut
     assert url.startswith(f"{sandbox.base_url}/oauth/authorize?")
     return url
 

@@ -22,6 +22,7 @@ from flows import browse, prepare, sign_in
 
 from ringplus_tui.errors import (
     AccessDeniedError,
+    AuthorizationResponseError,
     ConfigError,
     NetworkError,
     RedirectMismatchError,
@@ -995,3 +996,32 @@ async def test_an_unexpected_error_in_a_tick_is_shown_and_the_app_keeps_running(
         assert len(calls) >= 2  # the timer went on ticking
         assert app.is_running
         assert any("KeyError" in n.message for n in app._notifications)
+
+
+async def test_05_a_second_paste_replaces_the_first() -> None:
+    from textual import events
+    from textual.app import App, ComposeResult
+
+    from ringplus_tui.widgets import PasteInput
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield PasteInput()
+
+    app = One()
+    async with app.run_test() as pilot:
+        field = app.query_one(PasteInput)
+        field.focus()
+        field.post_message(events.Paste("http://x/cb?code=OLD&state=S1"))
+        await pilot.pause()
+        field.post_message(events.Paste("http://x/cb?code=NEW&state=S2"))
+        await pilot.pause()
+        assert field.value == "http://x/cb?code=NEW&state=S2"
+
+
+def test_garbage_paste_is_quoted_as_typed() -> None:
+    from ringplus_tui.redirect import parse_authorization_response
+
+    with pytest.raises(AuthorizationResponseError) as caught:
+        parse_authorization_response("this is not a url at all")
+    assert "('this is not a url at all') is not an address" in caught.value.message

@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import sys
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, LoadingIndicator, Static, TextArea
+from textual.widgets import Button, Footer, Header, LoadingIndicator, Static
 
 from ..errors import AuthorizationResponseError, NetworkError, RingPlusError
 from ..service import OAuthService
@@ -64,14 +65,14 @@ class AuthorizeScreen(Screen[bool]):
             )
             if self.hint:
                 yield Static(self.hint, id="hint")
-            yield TextArea("", id="url", read_only=True, soft_wrap=True, show_cursor=False)
+            yield Static("", id="url")
             with Horizontal(classes="buttons"):
-                yield Button("Copy URL", id="copy")
-                yield Button("Open in browser", id="open")
+                yield Button("Copy URL", id="copy", compact=True)
+                yield Button("Open in browser", id="open", compact=True)
             yield Static(
-                "[b]2.[/b] The browser then goes to the app's redirect URI. The page may "
-                "not load: that is fine, the address bar is what matters. Copy the whole "
-                "address and paste it here (Ctrl+Shift+V or Shift+Insert in most terminals):",
+                "[b]2.[/b] The browser then goes to the redirect URI; the page may not "
+                "load, the address bar is what matters. Paste that whole address here "
+                "(Ctrl+Shift+V or Shift+Insert):",
                 id="step2",
                 markup=True,
             )
@@ -79,15 +80,16 @@ class AuthorizeScreen(Screen[bool]):
             yield LoadingIndicator(id="busy")
             yield Static("", id="message")
             with Horizontal(classes="buttons"):
-                yield Button("Sign in", id="submit", variant="primary")
-                yield Button("Start over", id="restart")
-                yield Button("Cancel", id="cancel")
+                yield Button("Sign in", id="submit", variant="primary", compact=True)
+                yield Button("Start over", id="restart", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
         yield Footer()
 
     def on_mount(self) -> None:
         self.sub_title = f"Sign in {self.account}"
         self.query_one("#busy").display = False
         self.query_one("#redirected").focus()
+        self.call_after_refresh(self.query_one("#redirected").scroll_visible)
         self.start()
 
     @work(exclusive=True, group="authorize", exit_on_error=False)
@@ -100,7 +102,7 @@ class AuthorizeScreen(Screen[bool]):
             self._say(f"{err.title}: {err.message}", error=True)
             return
         self.url = pending.authorization_url
-        self.query_one("#url", TextArea).text = self.url
+        self.query_one("#url", Static).update(Text(self.url, overflow="fold"))
         left = format_countdown(pending.expires_at - self.service.clock())
         self._say(f"This sign-in stays open for {left}.")
 

@@ -75,6 +75,13 @@ class CredentialsScreen(Screen[CredentialsResult | None]):
             )
             yield from _row("App name", Input(form.name, id="name", compact=True), "name")
             yield from _row(
+                "Account to sign in",
+                Input(
+                    self.prefill.account, id="account", placeholder="e.g. personal", compact=True
+                ),
+                "account",
+            )
+            yield from _row(
                 "Client ID", Input(form.client_id, id="client_id", compact=True), "client_id"
             )
             secret_hint = (
@@ -156,13 +163,6 @@ class CredentialsScreen(Screen[CredentialsResult | None]):
                     ),
                     "token_endpoint_auth_method",
                 )
-            yield from _row(
-                "Account to sign in",
-                Input(
-                    self.prefill.account, id="account", placeholder="e.g. personal", compact=True
-                ),
-                "account",
-            )
             yield Static("", id="error")
             with Horizontal(id="buttons"):
                 yield Button("Save and sign in", id="save", variant="primary")

@@ -30,7 +30,7 @@ STATUS_STYLE = {
     TokenStatus.SIGNED_OUT: "dim",
     TokenStatus.NEEDS_SIGN_IN: "bold magenta",
 }
-COLUMNS = ("Account", "App", "User", "Lines", "Status", "Expires in", "Expires at", "Refreshed")
+COLUMNS = ("Account", "App", "User", "Lines", "Status", "Left", "Expires", "Refreshed")
 _LIVE = range(4, 7)  # the columns a tick changes: status, countdown, expiry
 
 
@@ -98,7 +98,7 @@ class DashboardScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = f"Accounts · secrets in {self.service.secret_backend}"
+        self.sub_title = f"Accounts · {self.service.secret_backend}"
         table = self.query_one(DataTable)
         for name in COLUMNS:
             table.add_column(name, key=name)
