@@ -61,8 +61,8 @@ async def fetch_profile(
     for response in (me, lines):
         if response.status_code == 401:
             raise NeedsSignInError(
-                f"The API refused the access token of '{account}'. Refresh it (key r) "
-                "or sign in again (key s)."
+                f"The API refused the access token of '{account}'. Refresh it, or sign in "
+                f"again ('s' in the app, or 'ringplus-tui authorize {account}')."
             )
         response.raise_for_status()
     try:

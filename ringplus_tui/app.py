@@ -29,12 +29,8 @@ from .messages import (
 from .models import Account
 from .prefill import EMPTY_PREFILL, CredentialsPrefill
 from .scheduler import RefreshBoard
-from .screens.authorize import AuthorizeScreen
-from .screens.credentials import CredentialsScreen
 from .screens.dashboard import DashboardScreen, clock_time
-from .screens.modals import NEW_APP, AddAccountModal, PasswordModal
 from .service import Clock, OAuthService
-from .status import format_countdown
 
 RELOAD_EVERY = 2
 """Ticks between checks for settings changed by another process."""
@@ -72,6 +68,7 @@ class RingPlusApp(App[None]):
         self.board = RefreshBoard()
         self.dashboard = DashboardScreen(service, self.board, clock=clock)
         self._ticks = 0
+        self._proxy_warned = False
 
     def on_mount(self) -> None:
         self.push_screen(self.dashboard)
@@ -82,20 +79,20 @@ class RingPlusApp(App[None]):
 
     @work(exclusive=True, group="probe", exit_on_error=False)
     async def _check_secret_store(self) -> None:
-        """Say at once when the keyring or the proxy settings do not work (after the
-        first frame is painted: the HTTP libraries load here, not at start-up)."""
-        warning = self.service.check_environment()
-        if warning:
-            self.notify(warning, title="Proxy", severity="warning", timeout=20)
+        """Say at once when the keyring does not work, not at the first sign-in."""
         try:
             await self.service.check_secret_store()
         except RingPlusError as err:
             self.notify(err.message, title=err.title, severity="error", timeout=30)
 
     def _clock_warning(self) -> None:
+        """Show, once each, the service's warnings about the clock and the proxy settings."""
         warning = self.service.take_clock_warning()
         if warning:
             self.notify(warning, title="Clock", severity="warning", timeout=20)
+        if self.service.proxy_warning and not self._proxy_warned:
+            self._proxy_warned = True
+            self.notify(self.service.proxy_warning, title="Proxy", severity="warning", timeout=20)
 
     async def on_unmount(self) -> None:
         await self.service.aclose()
@@ -140,6 +137,7 @@ class RingPlusApp(App[None]):
 
     @work(exclusive=True, group="reload", exit_on_error=False)
     async def _reload(self) -> None:
+        before = self.service.settings.accounts
         try:
             changed = await self.service.reload()
         except RingPlusError as err:
@@ -151,6 +149,13 @@ class RingPlusApp(App[None]):
             )
             return
         if changed:
+            after = self.service.settings.accounts
+            for name, account in after.items():
+                old = before.get(name)
+                if old is None or old.obtained_at != account.obtained_at:
+                    # Another process signed it in or refreshed it: old failures are moot.
+                    self.board.errors.pop(name, None)
+                    self.board.scheduler.succeeded(name)
             self.screen.post_message(AccountsChanged())
 
     # -- refreshing ------------------------------------------------------------
@@ -190,13 +195,11 @@ class RingPlusApp(App[None]):
             self.notify(f"New expiry {clock_time(account.expires_at)}.", title=f"Refreshed {name}")
 
     def _failed(self, name: str, err: RingPlusError) -> None:
+        self._clock_warning()
         self.board.errors[name] = err.message
-        retry = self.board.scheduler.failed(name, err, self.clock())
+        self.board.scheduler.failed(name, err, self.clock())
         if self.screen is self.dashboard:
-            when = format_countdown(retry.next_attempt - self.clock())
-            self.dashboard.report(
-                f"{name}: {err.title}. {err.message} (retry in {when})", error=True
-            )
+            self.dashboard.report(f"{name}: {err.title}. {err.message}", error=True)
 
     def _succeeded(self, account: Account) -> None:
         self._clock_warning()
@@ -267,6 +270,8 @@ class RingPlusApp(App[None]):
 
     @work(exclusive=True, group="flow", exit_on_error=False)
     async def _sign_in(self, account: str) -> None:
+        from .screens.authorize import AuthorizeScreen
+
         if await self.push_screen_wait(
             AuthorizeScreen(self.service, account, hint=self.sign_in_hint)
         ):
@@ -274,6 +279,8 @@ class RingPlusApp(App[None]):
 
     @work(exclusive=True, group="flow", exit_on_error=False)
     async def _password_sign_in(self, account: str) -> None:
+        from .screens.modals import PasswordModal
+
         credentials = await self.push_screen_wait(PasswordModal(account, hint=self.sign_in_hint))
         if credentials is None:
             return
@@ -291,6 +298,9 @@ class RingPlusApp(App[None]):
 
     @work(exclusive=True, group="flow", exit_on_error=False)
     async def _add_account(self, app: str | None) -> None:
+        from .screens.credentials import CredentialsScreen
+        from .screens.modals import NEW_APP, AddAccountModal
+
         apps = sorted(self.service.settings.apps)
         if apps:
             choice = await self.push_screen_wait(AddAccountModal(apps, app))
@@ -318,6 +328,8 @@ class RingPlusApp(App[None]):
             await self._authorize(result.account)
 
     async def _authorize(self, account: str) -> None:
+        from .screens.authorize import AuthorizeScreen
+
         if await self.push_screen_wait(
             AuthorizeScreen(self.service, account, hint=self.sign_in_hint)
         ):
@@ -325,6 +337,8 @@ class RingPlusApp(App[None]):
 
     @work(exclusive=True, group="flow", exit_on_error=False)
     async def _edit_app(self, app: str) -> None:
+        from .screens.credentials import CredentialsScreen
+
         settings = self.service.settings
         if app not in settings.apps:
             return
@@ -332,8 +346,13 @@ class RingPlusApp(App[None]):
         prefill = CredentialsPrefill.from_app(settings.apps[app], account=users[0] if users else "")
         result = await self.push_screen_wait(CredentialsScreen(self.service, prefill))
         self.screen.post_message(AccountsChanged())
-        if result is not None:
-            await self._authorize(result.account)
+        if result is None:
+            return
+        account = self.service.settings.accounts.get(result.account)
+        if account is not None and account.signed_in:
+            self.notify("Saved; the account's token was kept.", title=result.app)
+            return
+        await self._authorize(result.account)
 
     # -- one error policy -----------------------------------------------------
 

@@ -168,7 +168,7 @@ def _run_sandbox(args: argparse.Namespace) -> int:
     print(f"  authorization endpoint  {provider.authorization_endpoint}")
     print(f"  token endpoint          {provider.token_endpoint}")
     print(f"  revocation endpoint     {provider.revocation_endpoint}")
-    print(f"  API                     {provider.api_base}/users/me, /accounts")
+    print(f"  API base                {provider.api_base}  (GET /users/me, /accounts)")
     print("Demo application:")
     print(f"  client_id      {sandbox.client_id}")
     print(f"  client_secret  {sandbox.client_secret}")

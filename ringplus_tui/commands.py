@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import getpass
 import json
+import shlex
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -85,6 +86,7 @@ async def app_list(service: OAuthService, args: argparse.Namespace) -> int:
 async def app_rename(service: OAuthService, args: argparse.Namespace) -> int:
     """``app rename OLD NEW``."""
     await service.rename_app(args.old, args.new)
+    _err(f"Renamed the app '{args.old}' to '{args.new}'; its accounts follow it.")
     return 0
 
 
@@ -112,7 +114,8 @@ async def app_remove(service: OAuthService, args: argparse.Namespace) -> int:
 async def account_add(service: OAuthService, args: argparse.Namespace) -> int:
     """``account add NAME --app APP``."""
     account = await service.add_account(args.name, args.app)
-    _err(f"Added '{account.name}'. Sign it in with: ringplus-tui authorize {account.name}")
+    _err(f"Added '{account.name}'. Sign it in with:")
+    _err(f"  ringplus-tui authorize {shlex.quote(account.name)}")
     return 0
 
 
@@ -127,12 +130,14 @@ async def account_list(service: OAuthService, args: argparse.Namespace) -> int:
 async def account_rename(service: OAuthService, args: argparse.Namespace) -> int:
     """``account rename OLD NEW``."""
     await service.rename_account(args.old, args.new)
+    _err(f"Renamed '{args.old}' to '{args.new}'; its tokens moved with it.")
     return 0
 
 
 async def account_remove(service: OAuthService, args: argparse.Namespace) -> int:
     """``account remove NAME``."""
     await service.remove_account(args.name)
+    _err(f"Removed '{args.name}' and its tokens from this machine (not revoked).")
     return 0
 
 
@@ -236,6 +241,9 @@ async def refresh(service: OAuthService, args: argparse.Namespace) -> int:
 
 async def revoke(service: OAuthService, args: argparse.Namespace) -> int:
     """``revoke ACCOUNT``."""
+    if not service.settings.account(args.account).signed_in:
+        _err(f"'{args.account}' has no tokens here; nothing to revoke.")
+        return 0
     await service.revoke(args.account)
     _err(f"Revoked and forgot the tokens of '{args.account}'.")
     return 0
@@ -243,6 +251,9 @@ async def revoke(service: OAuthService, args: argparse.Namespace) -> int:
 
 async def forget(service: OAuthService, args: argparse.Namespace) -> int:
     """``forget ACCOUNT``."""
+    if not service.settings.account(args.account).signed_in:
+        _err(f"'{args.account}' has no tokens here; nothing to forget.")
+        return 0
     await service.forget(args.account)
     _err(f"Forgot the tokens of '{args.account}' on this machine (not revoked).")
     return 0
@@ -281,8 +292,45 @@ COMMANDS: dict[tuple[str, str | None], Command] = {
 }
 
 
+def fast_token(config_dir: Path, account: str) -> str | None:
+    """The stored access token when it is fresh, read without starting the service.
+
+    ``token`` is called from mail clients and shell loops, so its common case (a
+    valid token) only parses the settings and reads one keyring entry: no
+    asyncio, no HTTP libraries, no lock.
+
+    Returns:
+        The token, or ``None`` when the full path is needed (unknown account,
+        not signed in, due for refresh, nothing stored, or any error).
+    """
+    import time
+
+    from .secret_store import KeyringSecretStore, access_token_key
+    from .settings import SettingsStore
+    from .status import refresh_due
+
+    try:
+        record = SettingsStore(config_dir).load().accounts.get(account)
+        if record is None or not record.signed_in or record.expires_at is None:
+            return None
+        if record.needs_sign_in:
+            return None
+        now = time.time()
+        if record.expires_at <= now or refresh_due(record, now):
+            return None
+        return KeyringSecretStore().get(access_token_key(account)) or None
+    except RingPlusError:
+        return None
+
+
 def run(config_dir: Path, args: argparse.Namespace) -> int:
     """Run one script command over a fresh service; return its exit status."""
+    if args.command == "token":
+        found = fast_token(config_dir, args.account)
+        if found is not None:
+            print(found)
+            return 0
+
     from .factory import make_service
     from .secret_store import KeyringSecretStore
     from .validation import FieldError

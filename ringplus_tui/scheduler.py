@@ -121,11 +121,11 @@ class RefreshBoard:
         self.progress = ""
 
     def note(self, name: str, now: float) -> str:
-        """A short note for ``name``'s row: ``retry in 00:25`` or ``error``, or empty."""
+        """A short note for ``name``'s row: ``retry 00:25`` or ``error``, or empty."""
         if name not in self.errors:
             return ""
         retry = self.scheduler.retry(name)
         if retry is not None and retry.next_attempt > now:
             left = int(retry.next_attempt - now)
-            return f"retry in {left // 60:02d}:{left % 60:02d}"
+            return f"retry {left // 60:02d}:{left % 60:02d}"
         return "error"

@@ -63,6 +63,10 @@ Clock = Callable[[], float]
 """A function returning the current time as UTC epoch seconds."""
 
 
+def _sign_in_hint(name: str) -> str:
+    return f"Sign in again: 's' in the app, or 'ringplus-tui authorize {name}'."
+
+
 class OAuthService:
     """Apps, accounts and their tokens, with the flows that change them.
 
@@ -373,7 +377,7 @@ class OAuthService:
         if need_secret and not secret:
             raise ConfigError(
                 f"The app '{app.name}' has no client secret in the keyring. Enter it again "
-                "on the app credentials screen (key c) or with 'ringplus-tui app add'.",
+                "on the app's credentials screen (A, then e) or with 'ringplus-tui app add'.",
                 title="Client secret missing",
             )
         fingerprint = (
@@ -754,7 +758,7 @@ class OAuthService:
             raise ConfigError(f"The app '{app.name}' has no API base URL.")
         token = await self.vault.get(access_token_key(name))
         if not token:
-            raise NeedsSignInError(f"'{name}' is not signed in. Sign in first (key s).")
+            raise NeedsSignInError(f"'{name}' is not signed in. {_sign_in_hint(name)}")
         from .api import fetch_profile
         from .httpio import translate_error
 
@@ -836,15 +840,15 @@ class OAuthService:
             if force and record.obtained_at != seen.obtained_at:
                 return record  # another process refreshed it while we waited
             if not record.signed_in:
-                raise NeedsSignInError(f"'{name}' is not signed in. Sign in first (key s).")
+                raise NeedsSignInError(f"'{name}' is not signed in. {_sign_in_hint(name)}")
             if not force and not refresh_due(record, self.clock()):
                 return record
             app = self._settings.app(record.app)
             refresh_token = await self.vault.get(refresh_token_key(name))
             if not refresh_token:
                 raise NeedsSignInError(
-                    f"'{name}' has no refresh token, so it cannot be refreshed. Sign in "
-                    "again (key s)."
+                    f"'{name}' has no refresh token, so it cannot be refreshed. "
+                    f"{_sign_in_hint(name)}"
                 )
             client = await self._client(app, need_secret=True)
             try:
@@ -859,8 +863,8 @@ class OAuthService:
                 if isinstance(error, TokenEndpointError) and error.error == "invalid_grant":
                     error = NeedsSignInError(
                         f"The provider no longer accepts the refresh token of '{name}' "
-                        f"({error.description or 'invalid_grant'}). Sign in again (key s); "
-                        "the stored token was kept.",
+                        f"({error.description or 'invalid_grant'}); the stored token was "
+                        f"kept. {_sign_in_hint(name)}",
                         error=error.error,
                         description=error.description,
                     )
@@ -870,32 +874,45 @@ class OAuthService:
                         )
                 raise error from err
             token = self._token(data, app, record, previous_refresh_token=refresh_token)
-            return await self._store_token(name, token, refreshed=True)
+            stored = await self._store_token(name, token, refreshed=True)
+        if stored.user is None and app.provider.api_base:
+            with contextlib.suppress(RingPlusError):
+                stored = await self.update_profile(name)
+        return stored
 
     async def valid_access_token(self, name: str) -> str:
         """Return an access token for ``name`` that is not inside its refresh margin,
         refreshing first when needed (for scripts: ``ringplus-tui token``).
 
+        Never returns a token that has expired or that belongs to an account
+        whose refresh token the provider rejected.
+
         Raises:
-            NeedsSignInError: Not signed in, or the refresh token was rejected.
+            NeedsSignInError: Not signed in, the refresh token was rejected, or the
+                token expired and cannot be refreshed.
             The other errors of :meth:`refresh`.
         """
         with contextlib.suppress(ConfigError):
             await self.reload()
         record = self._settings.account(name)
         if not record.signed_in:
-            raise NeedsSignInError(
-                f"'{name}' is not signed in. Run 'ringplus-tui authorize {name}'."
-            )
+            raise NeedsSignInError(f"'{name}' is not signed in. {_sign_in_hint(name)}")
         if refresh_due(record, self.clock()) or (
             record.expires_at is not None and record.expires_at <= self.clock()
         ):
-            await self.refresh(name, force=False)
+            record = await self.refresh(name, force=False)
+        if record.needs_sign_in:
+            raise NeedsSignInError(
+                f"The provider rejected the refresh token of '{name}'. {_sign_in_hint(name)}"
+            )
+        if record.expires_at is None or record.expires_at <= self.clock():
+            raise NeedsSignInError(
+                f"The access token of '{name}' has expired and cannot be refreshed. "
+                f"{_sign_in_hint(name)}"
+            )
         token = await self.vault.get(access_token_key(name))
         if not token:
-            raise NeedsSignInError(
-                f"No access token is stored for '{name}'. Run 'ringplus-tui authorize {name}'."
-            )
+            raise NeedsSignInError(f"No access token is stored for '{name}'. {_sign_in_hint(name)}")
         return token
 
     async def refresh_all(

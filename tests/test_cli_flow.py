@@ -267,3 +267,24 @@ async def test_tui_and_eight_token_commands_refresh_once_and_tui_sees_cli_change
         assert await asyncio.to_thread(lambda: cli("token", "alice").stdout.strip()) == (
             keyring_store.get(access_token_key("alice"))
         )
+
+
+def test_token_never_prints_a_token_the_provider_rejected(
+    cli: Cli, sandbox: Sandbox, config_dir: Path
+) -> None:
+    """An expired token whose refresh token was rejected: exit 3, nothing on stdout."""
+    add_sandbox_app(cli, sandbox)
+    cli("account", "add", "alice", "--app", "sandbox")
+    url = cli("authorize", "alice").stdout.strip()
+    redirected = sign_in_and_consent(url, "alice@example.com", "alice-pass")
+    assert cli("authorize", "alice", "--redirected-url", redirected).returncode == 0
+    SettingsStore(config_dir).update(
+        lambda s: s.with_account(replace(s.accounts["alice"], expires_at=time.time() - 60))
+    )
+    sandbox.revoke_all_tokens()
+    failed = cli("refresh", "alice")
+    assert failed.returncode == 3
+    assert "ringplus-tui authorize alice" in failed.stderr and "key s" not in failed.stderr
+    for _ in range(2):
+        again = cli("token", "alice")
+        assert again.returncode == 3 and again.stdout == ""

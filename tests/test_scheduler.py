@@ -69,6 +69,6 @@ def test_board_note_says_when_the_retry_comes() -> None:
     board = RefreshBoard()
     board.errors["a"] = "down"
     board.scheduler.failed("a", NetworkError("down"), NOW)
-    assert board.note("a", NOW + 5) == "retry in 00:25"
+    assert board.note("a", NOW + 5) == "retry 00:25"
     board.scheduler.failed("b", NeedsSignInError("gone"), NOW)
     assert board.note("b", NOW) == ""  # no error recorded on the board for b

@@ -46,15 +46,15 @@ class AccountScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("r", "refresh", "Refresh"),
-        Binding("s", "sign_in", "Sign in again"),
-        Binding("p", "password", "Password sign-in"),
+        Binding("s", "sign_in", "Sign in"),
+        Binding("p", "password", "Password"),
         Binding("v", "reveal", "Reveal"),
-        Binding("y", "copy", "Copy token"),
-        Binding("t", "toggle_auto", "Auto refresh"),
+        Binding("y", "copy", "Copy"),
+        Binding("t", "toggle_auto", "Auto"),
         Binding("n", "rename", "Rename"),
         Binding("x", "revoke", "Revoke"),
         Binding("f", "forget", "Forget"),
-        Binding("d", "remove", "Remove account"),
+        Binding("d", "remove", "Remove"),
     ]
 
     def __init__(
@@ -142,6 +142,8 @@ class AccountScreen(Screen[None]):
     def changed(self) -> None:
         self.redraw(self.clock())
         self.load_token()
+        self.load_lines()
+        self.say("")
 
     def say(self, text: str, *, error: bool = False) -> None:
         """Show the result of the last action."""
@@ -170,7 +172,9 @@ class AccountScreen(Screen[None]):
     async def load_lines(self) -> None:
         """Ask the API for the account's phone lines."""
         account = self.record
+        table = self.query_one("#lines", DataTable)
         if account is None or not account.signed_in:
+            table.clear()
             self.query_one("#lines-title", Label).update("Phone lines (sign in to see them)")
             return
         try:
@@ -178,7 +182,6 @@ class AccountScreen(Screen[None]):
         except RingPlusError as err:
             self.query_one("#lines-title", Label).update(f"Phone lines: {err.message}")
             return
-        table = self.query_one("#lines", DataTable)
         table.clear()
         for line in profile.lines:
             table.add_row(line.name, line.phone_number, line.device)

@@ -165,7 +165,8 @@ class CredentialsScreen(Screen[CredentialsResult | None]):
                 )
             yield Static("", id="error")
             with Horizontal(id="buttons"):
-                yield Button("Save and sign in", id="save", variant="primary")
+                label = "Save" if self.prefill.editing else "Save and sign in"
+                yield Button(label, id="save", variant="primary")
                 yield Button("Cancel", id="cancel")
         yield Footer()
 
