@@ -118,6 +118,7 @@ class OAuthService:
         self._refreshing: dict[str, asyncio.Future[Account]] = {}
         self._clock_warning: str | None = None
         self._clock_warned = False
+        self._batch: dict[str, Callable[[Account], Account]] | None = None
 
     # -- reading ----------------------------------------------------------
 
@@ -158,7 +159,7 @@ class OAuthService:
                 are kept and the file is not overwritten.
         """
         signature = self._store.signature()
-        if signature == self._signature:
+        if signature == self._signature or self._batch is not None:
             return False
         settings = await asyncio.to_thread(self._store.load)
         self._signature = signature
@@ -175,6 +176,17 @@ class OAuthService:
         return settings
 
     async def _update_account(self, name: str, change: Callable[[Account], Account]) -> Account:
+        if self._batch is not None:
+            # Inside refresh_all: keep the change in memory, write once at the end.
+            earlier = self._batch.get(name)
+            if earlier is None:
+                self._batch[name] = change
+            else:
+                self._batch[name] = lambda account: change(earlier(account))
+            account = change(self._settings.account(name))
+            self._settings = self._settings.with_account(account)
+            return account
+
         def apply(settings: Settings) -> Settings:
             return settings.with_account(change(settings.account(name)))
 
@@ -924,6 +936,10 @@ class OAuthService:
     ) -> dict[str, Account | RingPlusError]:
         """Refresh several accounts at once, at most ``limit`` at a time.
 
+        Tokens go to the secret store as each refresh finishes (a rotated refresh
+        token at once); the settings file is written once, at the end, so a
+        thousand accounts cost one write, not a thousand.
+
         Args:
             names: The accounts.
             limit: How many refreshes run concurrently (default 8).
@@ -934,6 +950,9 @@ class OAuthService:
         """
         gate = asyncio.Semaphore(max(1, limit))
         results: dict[str, Account | RingPlusError] = {}
+        batching = self._batch is None
+        if batching:
+            self._batch = {}
 
         async def one(name: str) -> None:
             async with gate:
@@ -947,8 +966,26 @@ class OAuthService:
                 if maybe is not None:
                     await maybe
 
-        await asyncio.gather(*(one(name) for name in names))
+        try:
+            await asyncio.gather(*(one(name) for name in names))
+        finally:
+            if batching:
+                await self._flush_batch()
         return results
+
+    async def _flush_batch(self) -> None:
+        """Write the account changes kept during :meth:`refresh_all`, in one settings write."""
+        batch, self._batch = self._batch or {}, None
+        if not batch:
+            return
+
+        def apply(settings: Settings) -> Settings:
+            for name, change in batch.items():
+                if name in settings.accounts:
+                    settings = settings.with_account(change(settings.accounts[name]))
+            return settings
+
+        await self._update(apply)
 
     # -- revoke and forget ---------------------------------------------------
 
