@@ -166,3 +166,37 @@ async def test_automatic_refresh_before_expiry(
         await pilot.pause(1.5)
         assert all(row[4] == "valid" for row in rows(app).values())
         assert sandbox.token_requests.count("refresh_token") == 2  # and no loop
+
+
+async def test_add_an_account_to_an_existing_app_from_the_dashboard(
+    config_dir, keyring_store, sandbox: Sandbox, second_sandbox: Sandbox
+) -> None:
+    """a → name it and keep the existing app → the authorize screen → the new row."""
+    from textual import events
+
+    from ringplus_tui.screens.authorize import AuthorizeScreen
+    from ringplus_tui.screens.modals import AddAccountModal
+    from ringplus_tui.widgets import PasteInput
+
+    service = await signed_in_service(
+        config_dir, keyring_store, sandbox, second_sandbox, clock=time.time
+    )
+    app = RingPlusApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        select(app, "alice")  # app "one" is preselected from the selected row
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, AddAccountModal))
+        app.screen.query_one("#name", Input).value = "dora"
+        await pilot.click("#ok")
+        await wait_for(pilot, lambda: isinstance(app.screen, AuthorizeScreen) and app.screen.url)
+        redirected = await asyncio.to_thread(sign_in_and_consent, app.screen.url, *USERS["bob"])
+        field = app.screen.query_one(PasteInput)
+        field.focus()
+        field.post_message(events.Paste(redirected))
+        await pilot.pause()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is app.dashboard)
+        await wait_for(pilot, lambda: "dora" in rows(app))
+        assert rows(app)["dora"][1] == "one"
+        assert rows(app)["dora"][4] == "valid"
+        assert service.settings.accounts["dora"].user == "Bob Example <bob@example.com>"
