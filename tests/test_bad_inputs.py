@@ -49,6 +49,16 @@ async def open_service(
         await service.aclose()
 
 
+def point_token_endpoint(config_dir: Path, url: str) -> None:
+    """Edit the sandbox app's token endpoint in config.toml, as a person would by hand."""
+
+    def change(settings):  # type: ignore[no-untyped-def]
+        app = settings.apps["sandbox"]
+        return settings.with_app(replace(app, provider=replace(app.provider, token_endpoint=url)))
+
+    SettingsStore(config_dir).update(change)
+
+
 def stored(config_dir: Path, store, name: str = "alice") -> tuple[bytes, str | None, str | None]:
     """Everything a failure must leave alone."""
     return (
@@ -439,17 +449,7 @@ async def test_18_plain_http_endpoint_off_loopback_is_refused_before_any_request
     service: OAuthService, sandbox: Sandbox, config_dir: Path
 ) -> None:
     await prepare(service, sandbox)
-    SettingsStore(config_dir).update(
-        lambda s: s.with_app(
-            replace(
-                s.apps["sandbox"],
-                provider=replace(
-                    s.apps["sandbox"].provider,
-                    token_endpoint="http://auth.example.test/oauth/token",
-                ),
-            )
-        )
-    )
+    point_token_endpoint(config_dir, "http://auth.example.test/oauth/token")
     await service.reload()
     with pytest.raises(ConfigError, match="must use https://"):
         await service.start_authorization("alice")
@@ -484,17 +484,7 @@ async def test_22_dns_failure_is_temporary_and_changes_nothing(
     service: OAuthService, sandbox: Sandbox, keyring_store, config_dir: Path
 ) -> None:
     await sign_in(service, sandbox)
-    SettingsStore(config_dir).update(
-        lambda s: s.with_app(
-            replace(
-                s.apps["sandbox"],
-                provider=replace(
-                    s.apps["sandbox"].provider,
-                    token_endpoint="https://nonexistent.invalid/oauth/token",
-                ),
-            )
-        )
-    )
+    point_token_endpoint(config_dir, "https://nonexistent.invalid/oauth/token")
     await service.reload()
     before = stored(config_dir, keyring_store)
     with pytest.raises(NetworkError, match=r"nonexistent\.invalid"):
@@ -840,14 +830,7 @@ async def test_21_tls_verification_failure_is_named_and_ssl_cert_file_is_honoure
     try:
         async with open_service(config_dir, keyring_store) as (service, _):
             await sign_in(service, sandbox)
-        SettingsStore(config_dir).update(
-            lambda s: s.with_app(
-                replace(
-                    s.apps["sandbox"],
-                    provider=replace(s.apps["sandbox"].provider, token_endpoint=endpoint),
-                )
-            )
-        )
+        point_token_endpoint(config_dir, endpoint)
         async with open_service(config_dir, keyring_store) as (service, _):
             with pytest.raises(NetworkError, match=r"TLS verification failed for 127\.0\.0\.1"):
                 await service.refresh("alice")

@@ -79,6 +79,14 @@ def add_sandbox_app(cli: Cli, sandbox: Sandbox) -> None:
     assert result.returncode == 0, result.stderr
 
 
+def cli_sign_in(cli: Cli, name: str) -> None:
+    """``account add``, ``authorize``, the browser, ``authorize --redirected-url``."""
+    cli("account", "add", name, "--app", "sandbox")
+    url = cli("authorize", name).stdout.strip()
+    redirected = sign_in_and_consent(url, "alice@example.com", "alice-pass")
+    assert cli("authorize", name, "--redirected-url", redirected).returncode == 0
+
+
 def test_whole_flow_from_app_add_to_token(cli: Cli, sandbox: Sandbox, keyring_store) -> None:
     add_sandbox_app(cli, sandbox)
     assert cli("account", "add", "alice", "--app", "sandbox").returncode == 0
@@ -183,10 +191,7 @@ def test_eight_token_commands_at_once_refresh_once(
 ) -> None:
     """The race: 8 ``token`` processes on an expired token with rotation on."""
     add_sandbox_app(cli, rotating_sandbox)
-    cli("account", "add", "alice", "--app", "sandbox")
-    url = cli("authorize", "alice").stdout.strip()
-    redirected = sign_in_and_consent(url, "alice@example.com", "alice-pass")
-    assert cli("authorize", "alice", "--redirected-url", redirected).returncode == 0
+    cli_sign_in(cli, "alice")
     # The token expired (for this client) a minute ago.
     SettingsStore(config_dir).update(
         lambda s: s.with_account(replace(s.accounts["alice"], expires_at=time.time() - 60))
@@ -239,10 +244,7 @@ async def test_tui_and_eight_token_commands_refresh_once_and_tui_sees_cli_change
     from ringplus_tui.app import RingPlusApp
 
     add_sandbox_app(cli, rotating_sandbox)
-    cli("account", "add", "alice", "--app", "sandbox")
-    url = cli("authorize", "alice").stdout.strip()
-    redirected = sign_in_and_consent(url, "alice@example.com", "alice-pass")
-    assert cli("authorize", "alice", "--redirected-url", redirected).returncode == 0
+    cli_sign_in(cli, "alice")
     store = SettingsStore(config_dir)
     store.update(
         lambda s: s.with_account(replace(s.accounts["alice"], expires_at=time.time() - 60))
@@ -274,10 +276,7 @@ def test_token_never_prints_a_token_the_provider_rejected(
 ) -> None:
     """An expired token whose refresh token was rejected: exit 3, nothing on stdout."""
     add_sandbox_app(cli, sandbox)
-    cli("account", "add", "alice", "--app", "sandbox")
-    url = cli("authorize", "alice").stdout.strip()
-    redirected = sign_in_and_consent(url, "alice@example.com", "alice-pass")
-    assert cli("authorize", "alice", "--redirected-url", redirected).returncode == 0
+    cli_sign_in(cli, "alice")
     SettingsStore(config_dir).update(
         lambda s: s.with_account(replace(s.accounts["alice"], expires_at=time.time() - 60))
     )
