@@ -104,8 +104,16 @@ class MemorySecretStore:
             self._data.pop(key, None)
 
 
+_KEYRING_LOCK = threading.Lock()
+"""keyring's backends are not documented as thread-safe; calls from worker threads
+(several refreshes at once) take turns."""
+
+
 class KeyringSecretStore:
     """Secrets in the OS keyring through :mod:`keyring` (Secret Service, Keychain, …).
+
+    Calls are serialised in this process (backends are not documented as
+    thread-safe), and each one runs off the event loop through :class:`SecretVault`.
 
     Args:
         service: The keyring service name: ``$RINGPLUS_TUI_KEYRING_SERVICE`` or
@@ -144,7 +152,8 @@ class KeyringSecretStore:
         import keyring
 
         try:
-            value: str | None = keyring.get_password(self.service, key)
+            with _KEYRING_LOCK:
+                value: str | None = keyring.get_password(self.service, key)
         except Exception as err:
             raise self._translate(err, "read a secret") from err
         return value
@@ -158,8 +167,9 @@ class KeyringSecretStore:
         import keyring
 
         try:
-            keyring.set_password(self.service, key, value)
-            stored = keyring.get_password(self.service, key)
+            with _KEYRING_LOCK:
+                keyring.set_password(self.service, key, value)
+                stored = keyring.get_password(self.service, key)
         except Exception as err:
             raise self._translate(err, f"store a secret of {len(value)} characters") from err
         if stored != value:
@@ -178,7 +188,8 @@ class KeyringSecretStore:
         from keyring.errors import PasswordDeleteError
 
         try:
-            keyring.delete_password(self.service, key)
+            with _KEYRING_LOCK:
+                keyring.delete_password(self.service, key)
         except PasswordDeleteError:
             return
         except Exception as err:
