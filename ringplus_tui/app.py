@@ -270,12 +270,7 @@ class RingPlusApp(App[None]):
 
     @work(exclusive=True, group="flow", exit_on_error=False)
     async def _sign_in(self, account: str) -> None:
-        from .screens.authorize import AuthorizeScreen
-
-        if await self.push_screen_wait(
-            AuthorizeScreen(self.service, account, hint=self.sign_in_hint)
-        ):
-            self._signed_in(account)
+        await self._authorize(account)
 
     @work(exclusive=True, group="flow", exit_on_error=False)
     async def _password_sign_in(self, account: str) -> None:
@@ -328,6 +323,7 @@ class RingPlusApp(App[None]):
             await self._authorize(result.account)
 
     async def _authorize(self, account: str) -> None:
+        """The authorize screen for ``account``; on success, say so and clear old errors."""
         from .screens.authorize import AuthorizeScreen
 
         if await self.push_screen_wait(
