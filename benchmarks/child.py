@@ -33,10 +33,10 @@ def bare_app(home: Path):  # type: ignore[no-untyped-def]
             accounts = tomllib.loads((home / "config.toml").read_text()).get("accounts", {})
             table = self.query_one(DataTable)
             table.add_columns(
-                "Account", "App", "User", "Lines", "Status", "Left", "Expires", "Refreshed"
+                "Account", "Status", "Left", "Expires", "App", "User", "Lines", "Refreshed"
             )
             for name, row in accounts.items():
-                table.add_row(name, row["app"], "—", "—", "valid", "23:59:59", "12:00:00", "—")
+                table.add_row(name, "valid", "23:59:59", "12:00:00", row["app"], "—", "—", "—")
 
     return Bare()
 

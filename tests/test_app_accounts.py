@@ -73,8 +73,8 @@ async def test_three_accounts_refresh_one_refresh_all_rename_revoke_remove(
         await pilot.pause()
         table = rows(app)
         assert set(table) == {"alice", "bob", "carol"}
-        assert table["bob"][2] == "Bob Example" and table["carol"][1] == "two"
-        assert all(row[4] == "valid" for row in table.values())
+        assert table["bob"][5] == "Bob Example" and table["carol"][4] == "two"
+        assert all(row[1] == "valid" for row in table.values())
 
         # Refresh one.
         select(app, "bob")
@@ -143,9 +143,9 @@ async def test_rejected_refresh_token_turns_row_needs_sign_in(
         before = keyring_store.get(access_token_key("alice"))
         select(app, "alice")
         await pilot.press("r")
-        await wait_for(pilot, lambda: rows(app)["alice"][4].startswith("needs-sign-in"))
+        await wait_for(pilot, lambda: rows(app)["alice"][1].startswith("needs-sign-in"))
         assert keyring_store.get(access_token_key("alice")) == before  # kept
-        assert rows(app)["carol"][4] == "valid"  # other accounts untouched
+        assert rows(app)["carol"][1] == "valid"  # other accounts untouched
 
 
 async def test_automatic_refresh_before_expiry(
@@ -171,7 +171,7 @@ async def test_automatic_refresh_before_expiry(
             ) from None
         assert sandbox.token_requests.count("refresh_token") == 2
         await pilot.pause(1.5)
-        assert all(row[4] == "valid" for row in rows(app).values())
+        assert all(row[1] == "valid" for row in rows(app).values())
         assert sandbox.token_requests.count("refresh_token") == 2  # and no loop
 
 
@@ -204,6 +204,6 @@ async def test_add_an_account_to_an_existing_app_from_the_dashboard(
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.screen is app.dashboard)
         await wait_for(pilot, lambda: "dora" in rows(app))
-        assert rows(app)["dora"][1] == "one"
-        assert rows(app)["dora"][4] == "valid"
+        assert rows(app)["dora"][4] == "one"
+        assert rows(app)["dora"][1] == "valid"
         assert service.settings.accounts["dora"].user == "Bob Example <bob@example.com>"

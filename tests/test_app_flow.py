@@ -69,12 +69,12 @@ async def test_sign_in_shows_valid_countdown_then_refresh_updates_expiry(
 
         cells = row_cells(app)
         assert cells[0] == "alice"
-        assert cells[2] == "Alice Example"  # from the API's GET /users/me
-        assert cells[3] == "2"  # phone lines, from GET /accounts
-        assert cells[4] == "valid"
-        assert re.fullmatch(r"00:59:5\d|01:00:00", cells[5]), cells
-        first_countdown = cells[5]
-        await wait_for(pilot, lambda: row_cells(app)[5] != first_countdown)  # it counts down
+        assert cells[5] == "Alice Example"  # from the API's GET /users/me
+        assert cells[6] == "2"  # phone lines, from GET /accounts
+        assert cells[1] == "valid"
+        assert re.fullmatch(r"00:59:5\d|01:00:00", cells[2]), cells
+        first_countdown = cells[2]
+        await wait_for(pilot, lambda: row_cells(app)[2] != first_countdown)  # it counts down
 
         old_token = keyring_store.get(access_token_key("alice"))
         old_expiry = app.service.settings.accounts["alice"].expires_at

@@ -265,7 +265,7 @@ async def test_tui_and_eight_token_commands_refresh_once_and_tui_sees_cli_change
         assert done.returncode == 0, done.stderr
         await wait_for(pilot, lambda: app.service.settings.accounts["alice"].expires_at != expiry)
         table = app.dashboard.query_one(DataTable)
-        await wait_for(pilot, lambda: str(table.get_row_at(0)[4]) == "valid")
+        await wait_for(pilot, lambda: str(table.get_row_at(0)[1]) == "valid")
         assert await asyncio.to_thread(lambda: cli("token", "alice").stdout.strip()) == (
             keyring_store.get(access_token_key("alice"))
         )

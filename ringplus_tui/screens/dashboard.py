@@ -30,10 +30,11 @@ STATUS_STYLE = {
     TokenStatus.SIGNED_OUT: "dim",
     TokenStatus.NEEDS_SIGN_IN: "bold magenta",
 }
-COLUMNS = ("Account", "App", "User", "Lines", "Status", "Left", "Expires", "Refreshed")
-WIDTHS = (None, None, None, 5, 19, 11, 8, 9)
+COLUMNS = ("Account", "Status", "Left", "Expires", "App", "User", "Lines", "Refreshed")
+"""What dies when comes first, so it is visible at 80 columns; the rest scrolls."""
+WIDTHS = (None, 19, 11, 8, None, None, 5, 9)
 """Fixed widths where the content's width is known: nothing to measure for 1,000 rows."""
-_LIVE = range(4, 7)  # the columns a tick changes: status, countdown, expiry
+_LIVE = range(1, 4)  # the columns a tick changes: status, countdown, expiry
 
 
 def clock_time(epoch: float | None) -> str:
@@ -155,12 +156,12 @@ class DashboardScreen(Screen[None]):
         remaining = None if account.expires_at is None else account.expires_at - now
         return (
             account.name,
-            account.app,
-            _user_name(account.user),
-            "—" if account.phone_lines is None else str(account.phone_lines),
             status_text(account, now, self.board),
             format_countdown(remaining),
             clock_time(account.expires_at),
+            account.app,
+            _user_name(account.user),
+            "—" if account.phone_lines is None else str(account.phone_lines),
             clock_time(account.last_refresh_at),
         )
 
@@ -181,7 +182,7 @@ class DashboardScreen(Screen[None]):
             try:
                 cells = self._cells(accounts[name], message.now)
             except Exception:  # one bad record must not stop the others
-                cells = ("", "", "", "", Text("expiry unknown", style="red"), "—", "—", "—")
+                cells = ("", Text("expiry unknown", style="red"), "—", "—", "", "", "", "—")
             for column in _LIVE:
                 value = cells[column]
                 if self._shown.get((row, column)) != value:
