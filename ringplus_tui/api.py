@@ -1,7 +1,9 @@
 """The provider's REST API: who an account is and which phone lines it has.
 
 RingPlus's ``GET /users/me`` and ``GET /accounts``, with the access token in the
-``Authorization: Bearer`` header (RFC 6750 §2.1). No Textual, no storage.
+``Authorization: Bearer`` header (RFC 6750 §2.1) or, for providers that want it
+there, the ``access_token`` query parameter (RFC 6750 §2.3; what public RingPlus
+clients did). No Textual, no storage.
 """
 
 from __future__ import annotations
@@ -37,7 +39,12 @@ class Profile:
 
 
 async def fetch_profile(
-    client: httpx2.AsyncClient, base: str, token: str, *, account: str
+    client: httpx2.AsyncClient,
+    base: str,
+    token: str,
+    *,
+    account: str,
+    token_placement: str = "header",
 ) -> Profile:
     """Fetch the user and phone lines behind ``token``.
 
@@ -46,6 +53,7 @@ async def fetch_profile(
         base: The API's base URL, without a trailing slash.
         token: The access token.
         account: The account's name, for messages.
+        token_placement: ``header`` or ``query`` (see the module docstring).
 
     Returns:
         The profile.
@@ -55,16 +63,28 @@ async def fetch_profile(
         RingPlusError: The answer is not RingPlus's JSON.
         httpx2.HTTPError: Network failures and other HTTP errors (the caller translates).
     """
-    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-    me = await client.get(f"{base}/users/me", headers=headers)
-    lines = await client.get(f"{base}/accounts", headers=headers)
+    headers = {"Accept": "application/json"}
+    params: dict[str, str] = {}
+    if token_placement == "query":
+        params["access_token"] = token
+        headers["Cache-Control"] = "no-store"  # RFC 6750 §2.3
+    else:
+        headers["Authorization"] = f"Bearer {token}"
+    me = await client.get(f"{base}/users/me", headers=headers, params=params)
+    lines = await client.get(f"{base}/accounts", headers=headers, params=params)
     for response in (me, lines):
         if response.status_code == 401:
             raise NeedsSignInError(
                 f"The API refused the access token of '{account}'. Refresh it, or sign in "
                 f"again ('s' in the app, or 'ringplus-tui authorize {account}')."
             )
-        response.raise_for_status()
+        if response.is_error:
+            # Not raise_for_status(): its message quotes the URL, which may hold the token.
+            raise httpx2.HTTPStatusError(
+                f"HTTP {response.status_code} from {base}",
+                request=response.request,
+                response=response,
+            )
     try:
         user = me.json()
         items = lines.json().get("accounts", [])

@@ -16,9 +16,13 @@ its boundary (``raise ... from err``); the screens and the command line catch on
     ├── AuthorizationResponseError  the pasted redirect URL cannot be used (RFC 6749 §4.1.2)
     │   ├── AccessDeniedError       the provider sent ``error=`` (e.g. ``access_denied``)
     │   ├── RedirectMismatchError   the URL is not the registered ``redirect_uri``
-    │   └── StateMismatchError      the ``state`` matches no pending authorization
+    │   ├── StateMismatchError      the ``state`` matches no pending authorization
+    │   └── IssuerMismatchError     ``iss`` names another server, or is missing (RFC 9207)
     ├── TokenEndpointError          the token endpoint answered with an error (RFC 6749 §5.2)
-    │   └── NeedsSignInError        the grant is gone (``invalid_grant``, no refresh token)
+    │   ├── NeedsSignInError        the grant is gone (``invalid_grant``, no refresh token)
+    │   └── IdTokenError            the OpenID Connect ``id_token`` does not verify
+    ├── DiscoveryError              the issuer's metadata cannot be used (RFC 8414)
+    ├── LoopbackUnavailableError    the loopback redirect address cannot be listened on
     └── NetworkError                temporary: connection, timeout, HTTP 408/429/5xx
 """
 
@@ -102,6 +106,13 @@ class StateMismatchError(AuthorizationResponseError):
     title = "Unknown or expired sign-in"
 
 
+class IssuerMismatchError(AuthorizationResponseError):
+    """The redirected URL's ``iss`` is not the app's issuer, or it is missing although
+    the provider says it always sends one (RFC 9207 §2.4: mix-up protection)."""
+
+    title = "Wrong issuer"
+
+
 class TokenEndpointError(RingPlusError):
     """The token endpoint refused a request (RFC 6749 §5.2), or answered nonsense.
 
@@ -129,6 +140,27 @@ class NeedsSignInError(TokenEndpointError):
     """The account must be signed in again: no refresh token, or ``invalid_grant``."""
 
     title = "Sign in again"
+
+
+class IdTokenError(TokenEndpointError):
+    """The ``id_token`` in a token response failed verification (OpenID Connect Core
+    §3.1.3.7): bad signature, wrong issuer or audience, expired, or wrong ``nonce``."""
+
+    title = "Identity not verified"
+
+
+class DiscoveryError(RingPlusError):
+    """The issuer's metadata document is missing, not JSON, names another issuer, or
+    lacks a required endpoint (RFC 8414 §3, OpenID Connect Discovery §4)."""
+
+    title = "Discovery failed"
+
+
+class LoopbackUnavailableError(RingPlusError):
+    """The redirect cannot be captured on this machine: the redirect URI is not a
+    loopback address with a port, or the port is taken (RFC 8252 §7.3)."""
+
+    title = "Cannot listen"
 
 
 class NetworkError(RingPlusError):

@@ -5,6 +5,8 @@ Knows HTTPX and authlib; knows nothing of Textual, settings or secrets.
 
 from __future__ import annotations
 
+import logging
+import re
 from base64 import b64encode
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -18,6 +20,35 @@ DEFAULT_TIMEOUT = httpx2.Timeout(30.0, connect=10.0)
 """Seconds for each HTTP request: 10 s to connect, 30 s for the rest."""
 
 _TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
+
+_SECRET_IN_URL = re.compile(
+    r"\b(access_token|refresh_token|id_token|code|client_secret)=[^&\s\"']*", re.IGNORECASE
+)
+
+
+def redact_url(text: str) -> str:
+    """Replace the values of secret query parameters (``access_token``, ``code``, …)
+    in ``text`` with ``[redacted]``."""
+    return _SECRET_IN_URL.sub(r"\1=[redacted]", text)
+
+
+class RedactSecrets(logging.Filter):
+    """Removes tokens from URLs in HTTPX's request log lines.
+
+    An API call with the token in the query (RFC 6750 §2.3) has it in its URL,
+    and HTTPX logs every URL at INFO level; RFC 6750 §5.3 warns against exactly
+    that. Installed on the ``httpx2`` logger when this module is imported.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact_url(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+logging.getLogger("httpx2").addFilter(RedactSecrets())
 
 
 def encode_client_secret_basic(

@@ -12,8 +12,30 @@ from dataclasses import dataclass, field
 PENDING_AUTHORIZATION_LIFETIME = 600.0
 """Seconds a started authorization waits for its redirected URL (10 minutes)."""
 
-CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
-"""Client authentication methods at the token endpoint (RFC 6749 §2.3.1)."""
+CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+"""Client authentication at the token endpoint: HTTP Basic or form fields (RFC 6749
+§2.3.1), or ``none`` for a public client that has no secret and relies on PKCE
+(RFC 7591 §2, RFC 7636)."""
+
+TOKEN_PLACEMENTS = ("header", "query")
+"""Where API calls carry the access token: the ``Authorization: Bearer`` header
+(RFC 6750 §2.1) or the ``access_token`` query parameter (RFC 6750 §2.3, what
+public RingPlus clients used)."""
+
+RESERVED_AUTHORIZATION_PARAMS = frozenset(
+    {
+        "response_type",
+        "client_id",
+        "redirect_uri",
+        "scope",
+        "state",
+        "code_challenge",
+        "code_challenge_method",
+        "nonce",
+    }
+)
+"""Authorization request parameters the flow sets itself (RFC 6749 §4.1.1, RFC 7636
+§4.3, OpenID Connect Core §3.1.2.1); extra parameters may not override them."""
 
 
 def mask(secret: str | None) -> str:
@@ -43,9 +65,16 @@ class Provider:
         token_endpoint: URL for code exchange and refresh (RFC 6749 §3.2).
         revocation_endpoint: RFC 7009 endpoint, if the provider has one.
         api_base: Base URL of the provider's REST API, if any.
-        token_endpoint_auth_method: ``client_secret_basic`` or ``client_secret_post``.
+        token_endpoint_auth_method: One of :data:`CLIENT_AUTH_METHODS`.
         default_token_lifetime: Seconds assumed when a token response has no
             ``expires_in`` (RingPlus tokens lasted 24 hours).
+        issuer: The authorization server's issuer identifier (RFC 8414 §2), when
+            known; redirected URLs carrying ``iss`` must name it (RFC 9207).
+        authorization_response_iss_parameter_supported: The provider's metadata
+            says it always sends ``iss`` (RFC 9207 §3), so a missing one is refused.
+        jwks_uri: Where the provider publishes its signing keys (RFC 8414 §2); needed
+            to verify OpenID Connect ``id_token`` signatures.
+        token_placement: One of :data:`TOKEN_PLACEMENTS`, for API calls.
     """
 
     name: str
@@ -55,6 +84,10 @@ class Provider:
     api_base: str | None = None
     token_endpoint_auth_method: str = "client_secret_basic"
     default_token_lifetime: float = 86400.0
+    issuer: str | None = None
+    authorization_response_iss_parameter_supported: bool = False
+    jwks_uri: str | None = None
+    token_placement: str = "header"
 
 
 RINGPLUS = Provider(
@@ -84,6 +117,9 @@ class AppConfig:
         redirect_uri: The exact registered ``redirect_uri`` (RFC 6749 §3.1.2).
         scopes: Scopes to request (RFC 6749 §3.3); may be empty.
         provider: The provider's endpoints.
+        authorization_params: Extra query parameters for the authorization
+            request, e.g. ``(("prompt", "consent"),)``; never one of
+            :data:`RESERVED_AUTHORIZATION_PARAMS`.
     """
 
     name: str
@@ -91,6 +127,12 @@ class AppConfig:
     redirect_uri: str
     scopes: tuple[str, ...] = ()
     provider: Provider = RINGPLUS
+    authorization_params: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def public(self) -> bool:
+        """Whether this is a public client (no client secret; RFC 6749 §2.1)."""
+        return self.provider.token_endpoint_auth_method == "none"
 
 
 @dataclass(frozen=True)
@@ -119,6 +161,8 @@ class Account:
         auto_refresh: Whether the dashboard refreshes this account by itself.
         refresh_margin: Seconds before expiry to refresh; ``None`` for the
             default, max(60 s, 10 % of the token's lifetime).
+        subject: The OpenID Connect ``sub`` claim of the verified ``id_token``.
+        email: The ``email`` claim of the verified ``id_token``.
     """
 
     name: str
@@ -135,6 +179,8 @@ class Account:
     phone_lines: int | None = None
     auto_refresh: bool = True
     refresh_margin: float | None = None
+    subject: str | None = None
+    email: str | None = None
 
     @property
     def signed_in(self) -> bool:
@@ -183,6 +229,8 @@ class PendingAuthorization:
         redirect_uri: The exact ``redirect_uri`` sent.
         authorization_url: The URL the person opens.
         created_at: When it was started, UTC epoch seconds.
+        nonce: The OpenID Connect ``nonce`` sent with it (Core §3.1.2.1), which the
+            ``id_token`` must carry back; ``None`` without the ``openid`` scope.
     """
 
     account: str
@@ -192,6 +240,7 @@ class PendingAuthorization:
     redirect_uri: str
     authorization_url: str = field(repr=False)
     created_at: float
+    nonce: str | None = field(default=None, repr=False)
 
     @property
     def expires_at(self) -> float:
@@ -208,6 +257,7 @@ class PendingAuthorization:
             "redirect_uri": self.redirect_uri,
             "authorization_url": self.authorization_url,
             "created_at": self.created_at,
+            **({"nonce": self.nonce} if self.nonce else {}),
         }
 
     @classmethod
@@ -225,4 +275,5 @@ class PendingAuthorization:
             redirect_uri=str(data["redirect_uri"]),
             authorization_url=str(data["authorization_url"]),
             created_at=float(data["created_at"]),  # type: ignore[arg-type]
+            nonce=str(data["nonce"]) if data.get("nonce") else None,
         )

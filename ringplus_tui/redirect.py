@@ -14,7 +14,12 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import SplitResult, parse_qsl, urlsplit
 
-from .errors import AccessDeniedError, AuthorizationResponseError, RedirectMismatchError
+from .errors import (
+    AccessDeniedError,
+    AuthorizationResponseError,
+    IssuerMismatchError,
+    RedirectMismatchError,
+)
 
 _QUOTES = "\"'<>`\u201c\u201d\u2018\u2019"  # ASCII and typographic quotes
 
@@ -30,6 +35,7 @@ class AuthorizationResponse:
         state: The ``state`` value, if present.
         error: The ``error`` code, if the provider refused.
         error_description: The provider's ``error_description``, if any.
+        iss: The ``iss`` parameter (RFC 9207 §2), if present.
     """
 
     url: str | None = field(repr=False)
@@ -37,6 +43,7 @@ class AuthorizationResponse:
     state: str | None = None
     error: str | None = None
     error_description: str | None = None
+    iss: str | None = None
 
     def raise_for_error(self) -> None:
         """Raise :class:`AccessDeniedError` when the provider sent ``error=``.
@@ -134,7 +141,44 @@ def parse_authorization_response(text: str) -> AuthorizationResponse:
         state=state,
         error=error,
         error_description=params.get("error_description") or None,
+        iss=params.get("iss") or None,
     )
+
+
+def check_issuer_parameter(
+    response: AuthorizationResponse, issuer: str | None, *, always_sent: bool
+) -> None:
+    """Check the authorization response's ``iss`` (RFC 9207 §2.4, mix-up protection).
+
+    Args:
+        response: The parsed response (success or error).
+        issuer: The app's issuer identifier, or ``None`` when it is not known (an
+            app with hand-entered endpoints), in which case ``iss`` cannot be checked.
+        always_sent: The provider's metadata has
+            ``authorization_response_iss_parameter_supported: true`` (RFC 9207 §3).
+
+    Raises:
+        IssuerMismatchError: ``iss`` differs from ``issuer`` (exact comparison,
+            RFC 9207 §2.4), or a successful response lacks it although ``always_sent``.
+    """
+    if issuer is None:
+        return
+    if response.iss is None:
+        # A missing 'iss' on an error response is let through: nothing is sent to the
+        # token endpoint for it, and some servers (django-oauth-toolkit) omit it there.
+        if always_sent and response.error is None:
+            raise IssuerMismatchError(
+                f"The URL has no 'iss', but {issuer} always sends one (RFC 9207). It may "
+                "come from another server posing as this one; nothing was sent. Start the "
+                "sign-in again and copy the whole address bar."
+            )
+        return
+    if response.iss != issuer:
+        raise IssuerMismatchError(
+            f"The URL says it comes from '{response.iss:.100}', but this app signs in at "
+            f"'{issuer}'. It may come from another server (a mix-up attack, RFC 9207); "
+            "nothing was sent. Start the sign-in again from this app."
+        )
 
 
 def _origin_parts(parts: SplitResult) -> tuple[str, str, int | None, str]:

@@ -30,7 +30,7 @@ from .errors import (
 )
 from .locks import account_lock
 from .models import Account, AppConfig, PendingAuthorization, Token
-from .redirect import check_redirect_uri, parse_authorization_response
+from .redirect import check_issuer_parameter, check_redirect_uri, parse_authorization_response
 from .secret_store import (
     KEYRING_TIMEOUT,
     SecretStore,
@@ -53,7 +53,10 @@ if TYPE_CHECKING:  # HTTP libraries load on first use, so start-up and 'token' s
     from authlib.integrations.httpx_client import AsyncOAuth2Client
 
     from .api import Profile
+    from .discovery import Discovery
     from .httpio import SharedTransport
+    from .loopback import LoopbackListener
+    from .oidc import Identity
 
 DEFAULT_TIMEOUT = 30.0
 """Seconds an HTTP request may take (connecting: at most 10 s)."""
@@ -65,6 +68,35 @@ Clock = Callable[[], float]
 
 def _sign_in_hint(name: str) -> str:
     return f"Sign in again: 's' in the app, or 'ringplus-tui authorize {name}'."
+
+
+def refresh_token_warning(app: AppConfig, account: Account) -> str | None:
+    """A warning for an account that signed in without getting a refresh token.
+
+    Without one, the account must sign in again when the access token expires
+    (RFC 6749 §4.1.4: the refresh token is optional). Many providers issue one only
+    for the ``offline_access`` scope (OpenID Connect Core §11) or with
+    ``prompt=consent`` (Google also wants ``access_type=offline``).
+
+    Returns:
+        The warning, or ``None`` when there is a refresh token or no token at all.
+    """
+    if account.has_refresh_token or not account.signed_in:
+        return None
+    fixes = []
+    if "offline_access" not in app.scopes:
+        fixes.append("the offline_access scope")
+    if ("prompt", "consent") not in app.authorization_params:
+        fixes.append("the extra parameter prompt=consent (Google: also access_type=offline)")
+    advice = (
+        f" Most providers send one when asked: add {' or '.join(fixes)} to the app '{app.name}'."
+        if fixes
+        else ""
+    )
+    return (
+        f"'{account.name}' is signed in, but the provider sent no refresh token, so it "
+        f"cannot be refreshed: sign in again when the access token expires.{advice}"
+    )
 
 
 class OAuthService:
@@ -204,12 +236,16 @@ class OAuthService:
                 cannot be written.
             SecretStoreError: The keyring failed; then nothing was changed.
         """
-        if client_secret is not None and client_secret.strip():
+        if app.public:
+            # A public client has no secret (RFC 6749 §2.1); drop one kept from before.
+            await self.vault.delete(client_secret_key(app.name))
+        elif client_secret is not None and client_secret.strip():
             await self.vault.set(client_secret_key(app.name), client_secret.strip())
-        elif app.name not in self._settings.apps:
+        elif app.name not in self._settings.apps or self._settings.apps[app.name].public:
             raise ConfigError(
-                "The client secret is required for a new app: copy it from the app's "
-                "settings at the provider.",
+                "The client secret is required for this app: copy it from the app's "
+                "settings at the provider, or choose client authentication 'none' for a "
+                "public client (PKCE, no secret).",
             )
         await self._update(lambda settings: settings.with_app(app))
         self._clients.pop(app.name, None)
@@ -383,10 +419,30 @@ class OAuthService:
             )
         return form_encoded_to_json(response)
 
+    async def discover(self, issuer: str) -> Discovery:
+        """Find a provider's endpoints from its issuer URL (RFC 8414, OpenID Connect
+        Discovery); see :func:`ringplus_tui.discovery.discover`.
+
+        Raises:
+            FieldError: The issuer is not an https URL (http only on loopback).
+            DiscoveryError: No usable metadata, or it names another issuer.
+            NetworkError: Temporary failure.
+            TokenEndpointError: Another HTTP failure.
+        """
+        from .discovery import discover
+        from .httpio import translate_error
+
+        try:
+            return await discover(self._http(), issuer)
+        except RingPlusError:
+            raise
+        except Exception as err:
+            raise translate_error(err, url=issuer.strip(), timeout=self._read_timeout) from err
+
     async def _client(self, app: AppConfig, *, need_secret: bool) -> AsyncOAuth2Client:
         self._check_endpoints(app)
-        secret = await self.vault.get(client_secret_key(app.name))
-        if need_secret and not secret:
+        secret = None if app.public else await self.vault.get(client_secret_key(app.name))
+        if need_secret and not app.public and not secret:
             raise ConfigError(
                 f"The app '{app.name}' has no client secret in the keyring. Enter it again "
                 "on the app's credentials screen (A, then e) or with 'ringplus-tui app add'.",
@@ -510,12 +566,18 @@ class OAuthService:
         self._pending = {s: p for s, p in self._pending.items() if p.expires_at > now}
         state = self._token_factory(32)
         code_verifier = self._token_factory(64)
+        # OpenID Connect Core §3.1.2.1: a nonce ties the id_token to this request.
+        nonce = self._token_factory(32) if "openid" in app.scopes else None
+        extra: dict[str, str] = dict(app.authorization_params)
+        if nonce is not None:
+            extra["nonce"] = nonce
         url, _ = client.create_authorization_url(
             app.provider.authorization_endpoint,
             state=state,
             code_verifier=code_verifier,
             redirect_uri=app.redirect_uri,
             scope=" ".join(app.scopes) or None,
+            **extra,
         )
         pending = PendingAuthorization(
             account=account,
@@ -525,6 +587,7 @@ class OAuthService:
             redirect_uri=app.redirect_uri,
             authorization_url=url,
             created_at=now,
+            nonce=nonce,
         )
         await self.vault.set(pending_key(account), json.dumps(pending.to_dict()))
         self._pending[state] = pending
@@ -574,6 +637,16 @@ class OAuthService:
             SecretStoreError: The token could not be stored.
         """
         response = parse_authorization_response(pasted)
+        if response.state:
+            # RFC 9207 §2.4: check 'iss' before acting on the response, errors included.
+            started = await self._find_pending(response.state, account)
+            if started is not None and started.app in self._settings.apps:
+                provider = self._settings.apps[started.app].provider
+                check_issuer_parameter(
+                    response,
+                    provider.issuer,
+                    always_sent=provider.authorization_response_iss_parameter_supported,
+                )
         if response.error is not None:
             if response.state:
                 dropped = await self._find_pending(response.state, account)
@@ -645,12 +718,79 @@ class OAuthService:
                 )
             raise error from err
         token = self._token(data, app, record, previous_refresh_token=None)
+        identity = await self._verify_id_token(data, app, pending)
         async with self._account_lock(record.name):
             stored = await self._store_token(record.name, token, refreshed=False)
+            if identity is not None:
+                stored = await self._update_account(
+                    record.name,
+                    lambda account: replace(
+                        account,
+                        subject=identity.subject,
+                        email=identity.email,
+                        user=identity.label,
+                    ),
+                )
         await self._drop_pending(pending)
-        with contextlib.suppress(RingPlusError):
-            stored = await self.update_profile(record.name)
+        if app.provider.api_base:
+            with contextlib.suppress(RingPlusError):
+                stored = await self.update_profile(record.name)
         return stored
+
+    async def _verify_id_token(
+        self, data: Mapping[str, Any], app: AppConfig, pending: PendingAuthorization
+    ) -> Identity | None:
+        """Verify the token response's ``id_token``, if any (OpenID Connect Core §3.1.3.7).
+
+        Returns ``None`` when there is none, or when the app has no issuer or
+        ``jwks_uri`` to verify it with (then its claims are not used).
+
+        Raises:
+            IdTokenError: It does not verify; the sign-in is refused.
+            NetworkError: The key set could not be fetched.
+        """
+        id_token = data.get("id_token")
+        provider = app.provider
+        if not isinstance(id_token, str) or not provider.issuer or not provider.jwks_uri:
+            return None
+        from .httpio import translate_error
+        from .oidc import fetch_jwks, verify_id_token
+
+        try:
+            keys = await fetch_jwks(self._http(), provider.jwks_uri)
+        except RingPlusError:
+            raise
+        except Exception as err:
+            raise translate_error(err, url=provider.jwks_uri, timeout=self._read_timeout) from err
+        return verify_id_token(
+            id_token,
+            keys,
+            issuer=provider.issuer,
+            client_id=app.client_id,
+            nonce=pending.nonce,
+            now=self.clock(),
+        )
+
+    def listen_for_redirect(self, pending: PendingAuthorization) -> LoopbackListener[Account]:
+        """A listener that captures the redirect of ``pending`` on its loopback
+        ``redirect_uri`` and finishes the sign-in (RFC 8252 §7.3).
+
+        Use as ``async with service.listen_for_redirect(p) as listener:
+        account = await listener.wait()``. Entering binds the port.
+
+        Raises:
+            LoopbackUnavailableError: (on entering) not a loopback redirect URI
+                with a port, or the port is taken; paste the URL instead.
+        """
+        from .loopback import LoopbackListener
+
+        async def complete(url: str) -> Account:
+            return await self.complete_authorization(url, pending.account)
+
+        def describe(account: Account) -> str:
+            return f"'{account.name}' is signed in."
+
+        return LoopbackListener(pending.redirect_uri, pending.state, complete, describe=describe)
 
     async def _drop_pending(self, pending: PendingAuthorization) -> None:
         self._pending.pop(pending.state, None)
@@ -775,7 +915,13 @@ class OAuthService:
         from .httpio import translate_error
 
         try:
-            return await fetch_profile(self._http(), base, token, account=name)
+            return await fetch_profile(
+                self._http(),
+                base,
+                token,
+                account=name,
+                token_placement=app.provider.token_placement,
+            )
         except RingPlusError:
             raise
         except Exception as err:

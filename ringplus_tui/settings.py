@@ -36,7 +36,15 @@ from typing import Any
 import tomli_w
 
 from .errors import ConfigError
-from .models import CLIENT_AUTH_METHODS, PROVIDERS, Account, AppConfig, Provider
+from .models import (
+    CLIENT_AUTH_METHODS,
+    PROVIDERS,
+    RESERVED_AUTHORIZATION_PARAMS,
+    TOKEN_PLACEMENTS,
+    Account,
+    AppConfig,
+    Provider,
+)
 
 CONFIG_FILE = "config.toml"
 ENV_HOME = "RINGPLUS_TUI_HOME"
@@ -52,6 +60,11 @@ _APP_KEYS = {
     "api_base",
     "token_endpoint_auth_method",
     "default_token_lifetime",
+    "issuer",
+    "authorization_response_iss_parameter_supported",
+    "jwks_uri",
+    "token_placement",
+    "authorization_params",
 }
 _ACCOUNT_KEYS = {
     "app",
@@ -67,6 +80,8 @@ _ACCOUNT_KEYS = {
     "phone_lines",
     "auto_refresh",
     "refresh_margin",
+    "subject",
+    "email",
 }
 
 
@@ -337,6 +352,19 @@ def _parse_app(name: str, table: Mapping[str, Any], where: str) -> AppConfig:
         )
     lifetime = table.get("default_token_lifetime", base.default_token_lifetime if base else 86400.0)
     _expect(lifetime, (int, float), f"{where} default_token_lifetime", "a number of seconds")
+    placement = text("token_placement", base.token_placement if base else "header")
+    if placement not in TOKEN_PLACEMENTS:
+        raise ConfigError(
+            f"{where} token_placement must be one of {', '.join(TOKEN_PLACEMENTS)}, "
+            f"not '{placement}'."
+        )
+    iss_flag = table.get("authorization_response_iss_parameter_supported", False)
+    _expect(
+        iss_flag,
+        bool,
+        f"{where} authorization_response_iss_parameter_supported",
+        "true or false",
+    )
     provider = Provider(
         name=preset_name,
         authorization_endpoint=authorization_endpoint,
@@ -345,14 +373,29 @@ def _parse_app(name: str, table: Mapping[str, Any], where: str) -> AppConfig:
         api_base=text("api_base", base.api_base if base else None),
         token_endpoint_auth_method=method,
         default_token_lifetime=float(lifetime),
+        issuer=text("issuer", base.issuer if base else None),
+        authorization_response_iss_parameter_supported=iss_flag,
+        jwks_uri=text("jwks_uri", base.jwks_uri if base else None),
+        token_placement=str(placement),
     )
     client_id = text("client_id", None)
     redirect_uri = text("redirect_uri", None)
     if not client_id or not redirect_uri:
         raise ConfigError(f"{where} needs client_id and redirect_uri.")
     scopes = _str_list(table.get("scopes", []), f"{where} scopes")
+    params_where = f"{where} authorization_params"
+    params = _expect(table.get("authorization_params", {}), dict, params_where, "a table")
+    for key, value in params.items():
+        _expect(value, str, f"{params_where}.{key}", "a string")
+        if key in RESERVED_AUTHORIZATION_PARAMS:
+            raise ConfigError(f"{params_where} must not set '{key}': the sign-in sets it itself.")
     return AppConfig(
-        name=name, client_id=client_id, redirect_uri=redirect_uri, scopes=scopes, provider=provider
+        name=name,
+        client_id=client_id,
+        redirect_uri=redirect_uri,
+        scopes=scopes,
+        provider=provider,
+        authorization_params=tuple(params.items()),
     )
 
 
@@ -384,6 +427,8 @@ def _parse_account(name: str, table: Mapping[str, Any], where: str) -> Account:
         needs_sign_in=flag("needs_sign_in"),
         user=_optional_str(table, "user", where),
         phone_lines=_optional_int(table, "phone_lines", where),
+        subject=_optional_str(table, "subject", where),
+        email=_optional_str(table, "email", where),
         auto_refresh=bool(
             _expect(table.get("auto_refresh", True), bool, f"{where} auto_refresh", "true or false")
         ),
@@ -419,9 +464,19 @@ def _dump(settings: Settings) -> dict[str, Any]:
                 table["api_base"] = p.api_base
             table["token_endpoint_auth_method"] = p.token_endpoint_auth_method
             table["default_token_lifetime"] = p.default_token_lifetime
+            if p.issuer:
+                table["issuer"] = p.issuer
+            if p.authorization_response_iss_parameter_supported:
+                table["authorization_response_iss_parameter_supported"] = True
+            if p.jwks_uri:
+                table["jwks_uri"] = p.jwks_uri
+            if p.token_placement != "header":
+                table["token_placement"] = p.token_placement
         table["client_id"] = app.client_id
         table["redirect_uri"] = app.redirect_uri
         table["scopes"] = list(app.scopes)
+        if app.authorization_params:
+            table["authorization_params"] = dict(app.authorization_params)
         apps[str(name)] = table
     accounts: dict[str, Any] = {}
     for name, account in settings.accounts.items():
@@ -434,6 +489,8 @@ def _dump(settings: Settings) -> dict[str, Any]:
             "user",
             "phone_lines",
             "refresh_margin",
+            "subject",
+            "email",
         )
         for key in keys:
             value = getattr(account, key)

@@ -8,11 +8,18 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
-from .models import CLIENT_AUTH_METHODS, PROVIDERS, AppConfig, Provider
+from .models import (
+    CLIENT_AUTH_METHODS,
+    PROVIDERS,
+    RESERVED_AUTHORIZATION_PARAMS,
+    TOKEN_PLACEMENTS,
+    AppConfig,
+    Provider,
+)
 
 
 class FieldError(ConfigError):
@@ -96,7 +103,13 @@ class AppInput:
         token_endpoint: For a custom provider.
         revocation_endpoint: For a custom provider; optional.
         api_base: For a custom provider; optional.
-        token_endpoint_auth_method: ``client_secret_basic`` or ``client_secret_post``.
+        token_endpoint_auth_method: One of :data:`~ringplus_tui.models.CLIENT_AUTH_METHODS`.
+        issuer: The issuer identifier (RFC 8414 §2), for a discovered provider.
+        jwks_uri: The provider's key set URL, for OpenID Connect.
+        authorization_response_iss_parameter_supported: From the metadata (RFC 9207).
+        authorization_params: Extra authorization parameters as
+            ``key=value`` pairs separated by spaces or ``&``.
+        token_placement: ``header`` or ``query``.
     """
 
     name: str
@@ -109,6 +122,51 @@ class AppInput:
     revocation_endpoint: str = ""
     api_base: str = ""
     token_endpoint_auth_method: str = "client_secret_basic"
+    issuer: str = ""
+    jwks_uri: str = ""
+    authorization_response_iss_parameter_supported: bool = False
+    authorization_params: str = ""
+    token_placement: str = "header"
+
+
+def parse_authorization_params(text: str) -> tuple[tuple[str, str], ...]:
+    """Read extra authorization parameters typed as ``prompt=consent access_type=offline``.
+
+    Pairs are separated by whitespace, ``&`` or commas; values are taken as typed
+    (a ``%`` escape is decoded). A later pair with the same key wins.
+
+    Args:
+        text: What the person typed; empty gives ``()``.
+
+    Returns:
+        The ``(key, value)`` pairs in order.
+
+    Raises:
+        FieldError: A pair without ``=``, an empty key, or a key the flow sets
+            itself (``state``, ``redirect_uri``, … see RFC 6749 §4.1.1).
+    """
+    from urllib.parse import unquote
+
+    params: dict[str, str] = {}
+    for item in re.split(r"[\s&,]+", text.strip()):
+        if not item:
+            continue
+        key, sep, value = item.partition("=")
+        key = unquote(key)
+        if not sep or not key:
+            raise FieldError(
+                "authorization_params",
+                f"'{item:.40}' is not key=value. Write extra parameters like "
+                "prompt=consent access_type=offline.",
+            )
+        if key in RESERVED_AUTHORIZATION_PARAMS:
+            raise FieldError(
+                "authorization_params",
+                f"'{key}' is set by the sign-in itself and cannot be an extra parameter"
+                + (" (put scopes in the Scopes field)." if key == "scope" else "."),
+            )
+        params[key] = unquote(value)
+    return tuple(params.items())
 
 
 def check_name(field: str, value: str, *, label: str) -> str:
@@ -153,9 +211,19 @@ def build_app(form: AppInput) -> AppConfig:
             "token_endpoint_auth_method",
             f"Client authentication must be one of {', '.join(CLIENT_AUTH_METHODS)}.",
         )
+    if form.token_placement not in TOKEN_PLACEMENTS:
+        raise FieldError(
+            "token_placement",
+            f"Token placement must be one of {', '.join(TOKEN_PLACEMENTS)}.",
+        )
+    params = parse_authorization_params(form.authorization_params)
     preset = PROVIDERS.get(form.provider)
     if preset is not None:
         provider = preset
+        if method != preset.token_endpoint_auth_method or form.token_placement != "header":
+            provider = replace(
+                preset, token_endpoint_auth_method=method, token_placement=form.token_placement
+            )
     elif form.provider == "custom":
         provider = Provider(
             name="custom",
@@ -174,9 +242,24 @@ def build_app(form: AppInput) -> AppConfig:
             if form.api_base.strip()
             else None,
             token_endpoint_auth_method=method,
+            issuer=check_url("issuer", form.issuer, label="Issuer")
+            if form.issuer.strip()
+            else None,
+            authorization_response_iss_parameter_supported=(
+                form.authorization_response_iss_parameter_supported
+            ),
+            jwks_uri=check_url("jwks_uri", form.jwks_uri, label="JWKS URI")
+            if form.jwks_uri.strip()
+            else None,
+            token_placement=form.token_placement,
         )
     else:
         raise FieldError("provider", f"Unknown provider '{form.provider}'.")
     return AppConfig(
-        name=name, client_id=client_id, redirect_uri=redirect_uri, scopes=scopes, provider=provider
+        name=name,
+        client_id=client_id,
+        redirect_uri=redirect_uri,
+        scopes=scopes,
+        provider=provider,
+        authorization_params=params,
     )

@@ -28,6 +28,9 @@ NO_TEXTUAL = [
     "ringplus_tui.httpio",
     "ringplus_tui.password",
     "ringplus_tui.htmlforms",
+    "ringplus_tui.discovery",
+    "ringplus_tui.oidc",
+    "ringplus_tui.loopback",
     "ringplus_tui.scheduler",
 ]
 

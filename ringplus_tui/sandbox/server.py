@@ -334,7 +334,16 @@ def create_app(state: ProviderState, issuer: Callable[[], str]) -> Flask:
         def authenticate_token(self, token_string: str) -> Any:
             return state.by_access_token(token_string)
 
-    require_oauth = ResourceProtector()
+    class Protector(ResourceProtector):  # type: ignore[misc]
+        """Takes the token from ``Authorization: Bearer`` or, as RingPlus's API did,
+        from the ``access_token`` query parameter (RFC 6750 §2.3)."""
+
+        def parse_request_authorization(self, req: Any) -> Any:
+            if not req.headers.get("Authorization") and request.args.get("access_token"):
+                return self.get_token_validator("bearer"), request.args["access_token"]
+            return super().parse_request_authorization(req)
+
+    require_oauth = Protector()
     require_oauth.register_token_validator(Validator())
 
     def signed_in_user() -> DemoUser | None:
