@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from dot_provider import DotServer, dot_available
 
 from ringplus_tui.sandbox import Sandbox
 from ringplus_tui.secret_store import KeyringSecretStore
@@ -15,6 +16,7 @@ from ringplus_tui.service import OAuthService
 from ringplus_tui.settings import SettingsStore
 
 REQUIRE_KEYRING = "RINGPLUS_TUI_REQUIRE_KEYRING"
+REQUIRE_DOT = "RINGPLUS_TUI_REQUIRE_DOT"
 
 
 class RecordingKeyringStore(KeyringSecretStore):
@@ -77,6 +79,22 @@ def rotating_sandbox() -> Iterator[Sandbox]:
     """The sandbox provider with refresh-token rotation on."""
     with Sandbox(token_lifetime=3600, rotate_refresh_tokens=True) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def dot() -> Iterator[DotServer]:
+    """django-oauth-toolkit on loopback: the one started by ``.ci/run``, or a new one.
+
+    Skipped when Django or django-oauth-toolkit is missing, unless CI requires it.
+    """
+    if not dot_available():
+        reason = "django-oauth-toolkit is not installed (pip install -e '.[dev]')"
+        if os.environ.get(REQUIRE_DOT):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    server = DotServer.from_environment()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

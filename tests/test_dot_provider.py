@@ -1,0 +1,229 @@
+"""ringplus-tui against a provider nobody on the project wrote: django-oauth-toolkit.
+
+Everything goes over loopback HTTP to the real server (started by ``.ci/run``, or by
+the ``dot`` fixture), through the real keyring: discovery from the issuer alone,
+sign-in with the test playing the browser, the code exchange with PKCE, each client
+authentication method, refresh with rotation, RFC 9207 ``iss`` checks, the verified
+OpenID Connect identity, loopback capture and revocation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from dataclasses import replace
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import httpx2
+import pytest
+from dot_provider import DotServer, dot_sign_in_and_consent
+
+from ringplus_tui.errors import (
+    DiscoveryError,
+    IssuerMismatchError,
+    LoopbackUnavailableError,
+    StateMismatchError,
+)
+from ringplus_tui.models import AppConfig
+from ringplus_tui.secret_store import access_token_key, refresh_token_key
+from ringplus_tui.service import OAuthService
+
+SCOPES = ("openid", "profile", "email", "read")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def dot_app(
+    service: OAuthService,
+    dot: DotServer,
+    *,
+    client_type: str = "confidential",
+    method: str | None = None,
+    redirect_uri: str = "http://127.0.0.1:8765/callback",
+    name: str = "dot",
+) -> AppConfig:
+    """Register a client at the provider and save it as an app found by discovery alone."""
+    client_id, secret = await asyncio.to_thread(dot.register_client, client_type, redirect_uri)
+    found = await service.discover(dot.issuer)
+    auth = method or found.auth_method_for(has_secret=secret is not None)
+    app = AppConfig(
+        name=name,
+        client_id=client_id,
+        redirect_uri=redirect_uri,
+        scopes=SCOPES,
+        provider=replace(found.provider, token_endpoint_auth_method=auth),
+    )
+    await service.save_app(app, secret)
+    return app
+
+
+async def browse(url: str, *, allow: bool = True) -> str:
+    return await asyncio.to_thread(dot_sign_in_and_consent, url, allow=allow)
+
+
+async def userinfo_status(dot: DotServer, token: str) -> int:
+    async with httpx2.AsyncClient() as http:
+        response = await http.get(
+            f"{dot.issuer}/userinfo/", headers={"Authorization": f"Bearer {token}"}
+        )
+        return response.status_code
+
+
+def with_query(url: str, **changes: str | None) -> str:
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    for key, value in changes.items():
+        if value is None:
+            query.pop(key, None)
+        else:
+            query[key] = value
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+async def test_discovery_from_the_issuer_alone(service: OAuthService, dot: DotServer) -> None:
+    found = await service.discover(dot.issuer)
+    provider = found.provider
+    assert provider.issuer == dot.issuer
+    assert provider.authorization_endpoint == f"{dot.issuer}/authorize/"
+    assert provider.token_endpoint == f"{dot.issuer}/token/"
+    assert provider.revocation_endpoint == f"{dot.issuer}/revoke_token/"
+    assert provider.jwks_uri is not None
+    assert provider.authorization_response_iss_parameter_supported
+    assert found.auth_method_for(has_secret=False) == "none"
+    assert found.auth_method_for(has_secret=True) == "client_secret_basic"
+
+
+async def test_discovery_refuses_an_issuer_that_is_not_exactly_the_documents(
+    service: OAuthService, dot: DotServer
+) -> None:
+    with pytest.raises(DiscoveryError) as caught:
+        await service.discover(dot.issuer + "/")
+    assert "must match exactly" in caught.value.message or "No OAuth2" in caught.value.message
+    with pytest.raises(DiscoveryError, match="No OAuth2 or OpenID Connect metadata"):
+        await service.discover(dot.url + "/nowhere")
+
+
+@pytest.mark.parametrize(
+    ("client_type", "method"),
+    [
+        ("confidential", "client_secret_basic"),
+        ("confidential", "client_secret_post"),
+        ("public", "none"),
+    ],
+)
+async def test_sign_in_refresh_and_revoke_with_each_client_authentication(
+    service: OAuthService, dot: DotServer, client_type: str, method: str
+) -> None:
+    app = await dot_app(service, dot, client_type=client_type, method=method)
+    assert app.public == (method == "none")
+    await service.add_account("alice", "dot")
+
+    pending = await service.start_authorization("alice")
+    query = dict(parse_qsl(urlsplit(pending.authorization_url).query))
+    assert query["code_challenge_method"] == "S256"
+    assert "nonce" in query  # the openid scope asks for an id_token tied to this request
+    account = await service.complete_authorization(await browse(pending.authorization_url))
+
+    # The verified id_token names the person.
+    assert account.subject
+    assert account.email == "alice@example.org"
+    assert account.user == "Alice Example <alice@example.org>"
+    assert account.has_refresh_token
+    first_access = await service.access_token("alice")
+    first_refresh = await service.vault.get(refresh_token_key("alice"))
+    assert first_access and await userinfo_status(dot, first_access) == 200
+
+    # Refresh with rotation: new tokens, the old refresh token is gone at the provider.
+    refreshed = await service.refresh("alice")
+    assert refreshed.last_refresh_at is not None
+    second_access = await service.access_token("alice")
+    assert second_access and second_access != first_access
+    assert await service.vault.get(refresh_token_key("alice")) != first_refresh
+    assert await userinfo_status(dot, second_access) == 200
+    again = await service.refresh("alice")
+    assert again.obtained_at is not None
+
+    # Revoke (RFC 7009): the provider no longer accepts the token, nothing is kept here.
+    current = await service.access_token("alice")
+    assert current is not None
+    await service.revoke("alice")
+    assert await userinfo_status(dot, current) == 401
+    assert await service.vault.get(access_token_key("alice")) is None
+    assert not service.settings.account("alice").signed_in
+
+
+async def test_a_redirect_naming_another_issuer_is_refused_before_the_code_is_used(
+    service: OAuthService, dot: DotServer
+) -> None:
+    await dot_app(service, dot)
+    await service.add_account("alice", "dot")
+    pending = await service.start_authorization("alice")
+    redirected = await browse(pending.authorization_url)
+    assert dict(parse_qsl(urlsplit(redirected).query))["iss"] == dot.issuer
+
+    with pytest.raises(IssuerMismatchError, match="mix-up"):
+        await service.complete_authorization(with_query(redirected, iss="https://evil.example"))
+    with pytest.raises(IssuerMismatchError, match="always sends one"):
+        await service.complete_authorization(with_query(redirected, iss=None))
+    assert not service.settings.account("alice").signed_in
+
+    # The code was never sent anywhere, so the genuine URL still works.
+    account = await service.complete_authorization(redirected)
+    assert account.signed_in
+
+
+async def test_extra_authorization_parameters_reach_the_provider(
+    service: OAuthService, dot: DotServer
+) -> None:
+    app = await dot_app(service, dot)
+    await service.save_app(replace(app, authorization_params=(("prompt", "login"),)), None)
+    await service.add_account("alice", "dot")
+    pending = await service.start_authorization("alice")
+    assert dict(parse_qsl(urlsplit(pending.authorization_url).query))["prompt"] == "login"
+    account = await service.complete_authorization(await browse(pending.authorization_url))
+    assert account.signed_in
+
+
+async def test_loopback_capture_signs_in_from_a_real_browser_request(
+    service: OAuthService, dot: DotServer
+) -> None:
+    port = free_port()
+    await dot_app(service, dot, redirect_uri=f"http://127.0.0.1:{port}/callback")
+    await service.add_account("alice", "dot")
+    pending = await service.start_authorization("alice")
+    async with service.listen_for_redirect(pending) as listener:
+        waiting = asyncio.ensure_future(listener.wait())
+        redirected = await browse(pending.authorization_url)
+        async with httpx2.AsyncClient() as browser:  # the browser follows the redirect
+            page = await browser.get(redirected)
+        account = await asyncio.wait_for(waiting, 30)
+    assert page.status_code == 200
+    assert "signed in" in page.text
+    assert "You can close this tab" in page.text
+    assert account.signed_in and account.email == "alice@example.org"
+    # The URL was used by the listener; pasting it as well is refused, not run twice.
+    with pytest.raises(StateMismatchError):
+        await service.complete_authorization(redirected)
+
+
+async def test_a_busy_loopback_port_says_to_paste_instead(
+    service: OAuthService, dot: DotServer
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        await dot_app(service, dot, redirect_uri=f"http://127.0.0.1:{port}/callback")
+        await service.add_account("alice", "dot")
+        pending = await service.start_authorization("alice")
+        with pytest.raises(LoopbackUnavailableError, match="Paste"):
+            async with service.listen_for_redirect(pending):
+                pass
+    # Pasting still works.
+    account = await service.complete_authorization(await browse(pending.authorization_url))
+    assert account.signed_in
