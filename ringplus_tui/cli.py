@@ -68,6 +68,12 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--client-id", required=True)
     add.add_argument("--redirect-uri", required=True)
     add.add_argument("--scope", action="append", default=[], help="a scope (repeatable)")
+    add.add_argument(
+        "--issuer",
+        default="",
+        metavar="URL",
+        help="find the endpoints from the provider's metadata (RFC 8414 / OpenID Connect)",
+    )
     add.add_argument("--provider", choices=["ringplus", "custom"], default=None)
     add.add_argument("--authorization-endpoint", default="")
     add.add_argument("--token-endpoint", default="")
@@ -75,8 +81,24 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--api-base", default="")
     add.add_argument(
         "--client-auth",
-        choices=["client_secret_basic", "client_secret_post"],
-        default="client_secret_basic",
+        choices=["client_secret_basic", "client_secret_post", "none"],
+        default=None,
+        help="how the app authenticates at the token endpoint; 'none' is a public client "
+        "(PKCE, no secret). Default: client_secret_basic, or with --issuer the provider's "
+        "choice, and 'none' when no secret is given",
+    )
+    add.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an extra authorization parameter, e.g. prompt=consent (repeatable)",
+    )
+    add.add_argument(
+        "--token-placement",
+        choices=["header", "query"],
+        default="header",
+        help="how API calls carry the token: Authorization header, or access_token query",
     )
     app_commands.add_parser("list", parents=[common], help="list apps")
     rename = app_commands.add_parser("rename", parents=[common], help="rename an app")
@@ -109,8 +131,15 @@ def _parser() -> argparse.ArgumentParser:
         "print the authorization URL; with --redirected-url, finish the sign-in",
     )
     authorize.add_argument("account", metavar="ACCOUNT")
-    authorize.add_argument(
+    how = authorize.add_mutually_exclusive_group()
+    how.add_argument(
         "--redirected-url", metavar="URL", help="the address the browser ended on, or - for stdin"
+    )
+    how.add_argument(
+        "--listen",
+        action="store_true",
+        help="wait for the browser on the app's loopback redirect URI "
+        "(http://127.0.0.1:PORT/...) and finish the sign-in by itself",
     )
     login = command("login", "sign in with email and password (password from stdin or a prompt)")
     login.add_argument("account", metavar="ACCOUNT")

@@ -13,12 +13,13 @@ import json
 import shlex
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from .errors import RingPlusError
-from .models import Account
-from .service import OAuthService
+from .models import Account, PendingAuthorization, Provider
+from .service import OAuthService, refresh_token_warning
 from .status import TokenStatus, format_countdown, token_status
 from .validation import AppInput, build_app
 
@@ -47,32 +48,86 @@ def read_secret(prompt: str) -> str:
 
 
 async def app_add(service: OAuthService, args: argparse.Namespace) -> int:
-    """``app add``: validate, read the client secret, save."""
-    custom = any(
+    """``app add``: validate, discover the endpoints with ``--issuer``, read the client
+    secret, save."""
+    form = AppInput(
+        name=args.name,
+        client_id=args.client_id,
+        redirect_uri=args.redirect_uri,
+        scopes=" ".join(args.scope),
+        provider=args.provider or "ringplus",
+        authorization_endpoint=args.authorization_endpoint,
+        token_endpoint=args.token_endpoint,
+        revocation_endpoint=args.revocation_endpoint,
+        api_base=args.api_base,
+        token_endpoint_auth_method=args.client_auth or "client_secret_basic",
+        authorization_params=" ".join(args.param),
+        token_placement=args.token_placement,
+    )
+    discovery = None
+    if args.issuer:
+        build_app(form)  # a typo in NAME or --redirect-uri is reported before any request
+        discovery = await service.discover(args.issuer)
+        form = with_discovery(form, discovery.provider, api_base=args.api_base)
+        _err(f"Discovered {discovery.document_url}:")
+        for label, value in discovered_fields(discovery.provider):
+            _err(f"  {label:<24}{value}")
+    elif any(
         (args.authorization_endpoint, args.token_endpoint, args.revocation_endpoint, args.api_base)
-    )
-    provider = args.provider or ("custom" if custom else "ringplus")
-    app = build_app(
-        AppInput(
-            name=args.name,
-            client_id=args.client_id,
-            redirect_uri=args.redirect_uri,
-            scopes=" ".join(args.scope),
-            provider=provider,
-            authorization_endpoint=args.authorization_endpoint,
-            token_endpoint=args.token_endpoint,
-            revocation_endpoint=args.revocation_endpoint,
-            api_base=args.api_base,
-            token_endpoint_auth_method=args.client_auth,
-        )
-    )
-    exists = app.name in service.settings.apps
-    hint = " (empty keeps the stored one)" if exists else ""
-    secret = await asyncio.to_thread(read_secret, f"Client secret for {app.name}{hint}: ")
+    ):
+        form = replace(form, provider=args.provider or "custom")
+    build_app(form)  # every field checked before the secret is asked for
+    exists = args.name.strip() in service.settings.apps
+    secret = ""
+    if form.token_endpoint_auth_method != "none" or args.client_auth is None:
+        hint = " (empty keeps the stored one)" if exists else ""
+        if discovery is not None and args.client_auth is None and not exists:
+            hint = " (empty for a public client)"
+        secret = await asyncio.to_thread(read_secret, f"Client secret for {args.name}{hint}: ")
+    if args.client_auth is None and discovery is not None:
+        keep = exists and not service.settings.apps[args.name.strip()].public
+        method = discovery.auth_method_for(has_secret=bool(secret) or keep)
+        form = replace(form, token_endpoint_auth_method=method)
+        _err(f"  {'client authentication':<24}{method}")
+    app = build_app(form)
     await service.save_app(app, secret or None)
     _err(f"Saved app '{app.name}'. Add an account with:")
     _err(f"  ringplus-tui account add NAME --app {app.name}")
     return 0
+
+
+def with_discovery(form: AppInput, provider: Provider, *, api_base: str = "") -> AppInput:
+    """The form with the endpoints, issuer and flags a discovery found (RFC 8414 §2)."""
+    return replace(
+        form,
+        provider="custom",
+        authorization_endpoint=provider.authorization_endpoint,
+        token_endpoint=provider.token_endpoint,
+        revocation_endpoint=provider.revocation_endpoint or "",
+        api_base=api_base,
+        issuer=provider.issuer or "",
+        jwks_uri=provider.jwks_uri or "",
+        authorization_response_iss_parameter_supported=(
+            provider.authorization_response_iss_parameter_supported
+        ),
+    )
+
+
+def discovered_fields(provider: Provider) -> list[tuple[str, str]]:
+    """``(label, value)`` pairs of what discovery filled in, for showing."""
+    return [
+        ("issuer", provider.issuer or "—"),
+        ("authorization endpoint", provider.authorization_endpoint),
+        ("token endpoint", provider.token_endpoint),
+        ("revocation endpoint", provider.revocation_endpoint or "— (revoke only forgets)"),
+        ("jwks_uri", provider.jwks_uri or "— (no OpenID Connect id_token checks)"),
+        (
+            "iss in redirect",
+            "always (RFC 9207)"
+            if provider.authorization_response_iss_parameter_supported
+            else "not promised",
+        ),
+    ]
 
 
 async def app_list(service: OAuthService, args: argparse.Namespace) -> int:
@@ -142,23 +197,63 @@ async def account_remove(service: OAuthService, args: argparse.Namespace) -> int
 
 
 async def authorize(service: OAuthService, args: argparse.Namespace) -> int:
-    """``authorize ACCOUNT [--redirected-url URL|-]``."""
+    """``authorize ACCOUNT [--redirected-url URL|-|--listen]``."""
     if args.redirected_url is None:
         pending = await service.start_authorization(args.account)
-        print(pending.authorization_url)
-        _err(
-            "Open that URL in a browser, sign in and allow access. Then copy the address "
-            "the browser ends on (the page may not load) and run:\n"
-            f"  ringplus-tui authorize {args.account} --redirected-url 'ADDRESS'\n"
+        paste_hint = (
+            "copy the address the browser ends on (the page may not load) and run:\n"
+            f"  ringplus-tui authorize {shlex.quote(args.account)} --redirected-url 'ADDRESS'\n"
             "within 10 minutes."
         )
+        if args.listen:
+            return await _listen(service, pending, paste_hint)
+        print(pending.authorization_url)
+        _err(f"Open that URL in a browser, sign in and allow access. Then {paste_hint}")
         return 0
     pasted = args.redirected_url
     if pasted == "-":
         pasted = await asyncio.to_thread(sys.stdin.read)
     account = await service.complete_authorization(pasted, args.account)
-    _err(f"Signed in '{account.name}'; the token expires {_utc(account.expires_at)}.")
+    _signed_in(service, account)
     return 0
+
+
+async def _listen(service: OAuthService, pending: PendingAuthorization, paste_hint: str) -> int:
+    """Capture the redirect on the loopback redirect URI (``authorize --listen``)."""
+    from .errors import LoopbackUnavailableError
+
+    listener = service.listen_for_redirect(pending)
+    try:
+        await listener.start()
+    except LoopbackUnavailableError as err:
+        print(pending.authorization_url)
+        _err(f"ringplus-tui: {err.title}: {err.message}")
+        _err(f"Open the URL above, sign in and allow access. Then {paste_hint}")
+        return 4
+    try:
+        print(pending.authorization_url, flush=True)
+        _err(
+            f"Open that URL in a browser, sign in and allow access. Waiting for the browser "
+            f"on {listener.address} (up to 10 minutes; Ctrl+C to stop)…"
+        )
+        left = max(1.0, pending.expires_at - service.clock())
+        try:
+            account = await asyncio.wait_for(listener.wait(), left)
+        except TimeoutError:
+            _err("ringplus-tui: no sign-in arrived within 10 minutes; nothing was changed.")
+            return 4
+    finally:
+        await listener.close()
+    _signed_in(service, account)
+    return 0
+
+
+def _signed_in(service: OAuthService, account: Account) -> None:
+    who = f" as {account.user}" if account.user else ""
+    _err(f"Signed in '{account.name}'{who}; the token expires {_utc(account.expires_at)}.")
+    warning = refresh_token_warning(service.settings.app(account.app), account)
+    if warning:
+        _err(f"ringplus-tui: warning: {warning}")
 
 
 async def login(service: OAuthService, args: argparse.Namespace) -> int:
@@ -168,7 +263,7 @@ async def login(service: OAuthService, args: argparse.Namespace) -> int:
         _err("ringplus-tui: no password given; nothing was changed.")
         return 2
     account = await service.sign_in_with_password(args.account, args.username, password)
-    _err(f"Signed in '{account.name}'; the token expires {_utc(account.expires_at)}.")
+    _signed_in(service, account)
     return 0
 
 
@@ -370,4 +465,7 @@ _FLAG_OF_FIELD = {
     "api_base": "--api-base",
     "token_endpoint_auth_method": "--client-auth",
     "provider": "--provider",
+    "issuer": "--issuer",
+    "authorization_params": "--param",
+    "token_placement": "--token-placement",
 }
