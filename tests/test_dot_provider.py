@@ -10,13 +10,18 @@ OpenID Connect identity, loopback capture and revocation.
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
+from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx2
 import pytest
+from conftest import RecordingKeyringStore
 from dot_provider import DotServer, dot_sign_in_and_consent
+from test_cli_flow import Cli
 
 from ringplus_tui.errors import (
     DiscoveryError,
@@ -227,3 +232,75 @@ async def test_a_busy_loopback_port_says_to_paste_instead(
     # Pasting still works.
     account = await service.complete_authorization(await browse(pending.authorization_url))
     assert account.signed_in
+
+
+# -- the command line, as a person with an OAuth2 client elsewhere would use it ----------
+
+
+@pytest.fixture
+def cli(config_dir: Path, keyring_store: RecordingKeyringStore) -> Iterator[Cli]:
+    """``ringplus-tui`` in a subprocess with this test's settings and keyring service."""
+    yield Cli(config_dir, keyring_store.service)
+    keyring_store.delete("app:work:client_secret")
+    for key in ("access_token", "refresh_token", "pending"):
+        keyring_store.delete(f"account:jane:{key}")
+
+
+def test_command_line_signs_in_with_issuer_alone_and_listens_for_the_browser(
+    cli: Cli, dot: DotServer
+) -> None:
+    port = free_port()
+    redirect_uri = f"http://127.0.0.1:{port}/callback"
+    client_id, _ = dot.register_client("public", redirect_uri)
+    added = cli(
+        "app", "add", "work",
+        "--issuer", dot.issuer,
+        "--client-id", client_id,
+        "--redirect-uri", redirect_uri,
+        "--scope", "openid", "--scope", "email", "--scope", "profile",
+        stdin="\n",  # no client secret: a public client
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert f"{dot.issuer}/token/" in added.stderr  # the discovered values are shown
+    assert "none" in added.stderr
+    assert cli("account", "add", "jane", "--app", "work").returncode == 0
+
+    waiting = cli.start("authorize", "jane", "--listen")
+    try:
+        assert waiting.stdout is not None
+        url = waiting.stdout.readline().strip()
+        redirected = dot_sign_in_and_consent(url)
+        page = httpx2.get(redirected, timeout=30)
+        assert "You can close this tab" in page.text
+        _out, err = waiting.communicate(timeout=60)
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+    assert waiting.returncode == 0, err
+    assert "Signed in 'jane' as Alice Example <alice@example.org>" in err
+
+    token = cli("token", "jane")
+    assert token.returncode == 0 and token.stdout.strip()
+    status = json.loads(cli("status", "--json").stdout)
+    assert status[0]["status"] == "valid"
+    refreshed = cli("refresh", "jane")
+    assert refreshed.returncode == 0, refreshed.stderr
+
+
+def test_command_line_listen_on_a_busy_port_falls_back_to_pasting(cli: Cli, dot: DotServer) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        redirect_uri = f"http://127.0.0.1:{taken.getsockname()[1]}/callback"
+        client_id, secret = dot.register_client("confidential", redirect_uri)
+        assert cli(
+            "app", "add", "work", "--issuer", dot.issuer, "--client-id", client_id,
+            "--redirect-uri", redirect_uri, stdin=f"{secret}\n",
+        ).returncode == 0  # fmt: skip
+        assert cli("account", "add", "jane", "--app", "work").returncode == 0
+        busy = cli("authorize", "jane", "--listen")
+    assert busy.returncode == 4
+    assert "in use" in busy.stderr and "--redirected-url" in busy.stderr
+    redirected = dot_sign_in_and_consent(busy.stdout.strip())
+    pasted = cli("authorize", "jane", "--redirected-url", redirected)
+    assert pasted.returncode == 0, pasted.stderr
