@@ -30,7 +30,7 @@ from .models import Account
 from .prefill import EMPTY_PREFILL, CredentialsPrefill
 from .scheduler import RefreshBoard
 from .screens.dashboard import DashboardScreen, clock_time
-from .service import Clock, OAuthService
+from .service import Clock, OAuthService, refresh_token_warning
 
 RELOAD_EVERY = 2
 """Ticks between checks for settings changed by another process."""
@@ -265,7 +265,13 @@ class RingPlusApp(App[None]):
         self._clock_warning()
         self.board.errors.pop(account, None)
         self.board.scheduler.succeeded(account)
-        self.notify("Signed in; the token is in the secret store.", title=account)
+        record = self.service.settings.accounts.get(account)
+        who = f" as {record.user}" if record is not None and record.user else ""
+        self.notify(f"Signed in{who}; the token is in the secret store.", title=account)
+        if record is not None and record.app in self.service.settings.apps:
+            warning = refresh_token_warning(self.service.settings.app(record.app), record)
+            if warning:
+                self.notify(warning, title="No refresh token", severity="warning", timeout=30)
         self.screen.post_message(AccountsChanged())
 
     @work(exclusive=True, group="flow", exit_on_error=False)

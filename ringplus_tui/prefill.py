@@ -42,6 +42,13 @@ class CredentialsPrefill:
                 revocation_endpoint=p.revocation_endpoint or "",
                 api_base=p.api_base or "",
                 token_endpoint_auth_method=p.token_endpoint_auth_method,
+                issuer=p.issuer or "",
+                jwks_uri=p.jwks_uri or "",
+                authorization_response_iss_parameter_supported=(
+                    p.authorization_response_iss_parameter_supported
+                ),
+                authorization_params=" ".join(f"{k}={v}" for k, v in app.authorization_params),
+                token_placement=p.token_placement,
             ),
             account=account,
             editing=editing,

@@ -64,19 +64,20 @@ def frozen() -> float:
     return NOW
 
 
-def make_snapshot_app(tmp_path: Path, accounts: list[Account]) -> RingPlusApp:
-    settings = Settings(
-        apps={
-            "ringplus": AppConfig(
-                name="ringplus",
-                client_id="rp-client-1234",
-                redirect_uri="https://example.org/ringplus/callback",
-                scopes=("read",),
-                provider=RINGPLUS,
-            )
-        },
-        accounts={a.name: a for a in accounts},
-    )
+def make_snapshot_app(
+    tmp_path: Path, accounts: list[Account], *, with_app: bool = True
+) -> RingPlusApp:
+    """The app over a frozen clock; ``with_app=False`` is a first start (no app yet)."""
+    apps = {
+        "ringplus": AppConfig(
+            name="ringplus",
+            client_id="rp-client-1234",
+            redirect_uri="https://example.org/ringplus/callback",
+            scopes=("read",),
+            provider=RINGPLUS,
+        )
+    }
+    settings = Settings(apps=apps if with_app else {}, accounts={a.name: a for a in accounts})
     SettingsStore(tmp_path).save(settings)
     secrets = MemorySecretStore()
     secrets.set("app:ringplus:client_secret", "not-a-real-secret")
@@ -108,6 +109,20 @@ def fake_api(request: httpx2.Request) -> httpx2.Response:
             {"id": 102, "name": "Tablet", "phone_number": "+1 555 0102", "device": "iPad mini"},
         ]
         return httpx2.Response(200, json={"accounts": lines})
+    if request.url.path == "/.well-known/oauth-authorization-server":
+        base = "https://login.example.org"
+        return httpx2.Response(
+            200,
+            json={
+                "issuer": base,
+                "authorization_endpoint": f"{base}/oauth2/authorize",
+                "token_endpoint": f"{base}/oauth2/token",
+                "revocation_endpoint": f"{base}/oauth2/revoke",
+                "jwks_uri": f"{base}/oauth2/jwks",
+                "token_endpoint_auth_methods_supported": ["client_secret_basic", "none"],
+                "authorization_response_iss_parameter_supported": True,
+            },
+        )
     return httpx2.Response(404)
 
 
@@ -154,12 +169,45 @@ def test_dashboard_empty(snap_compare, tmp_path: Path) -> None:
 
 def test_credentials_new_app(snap_compare, tmp_path: Path) -> None:
     """A first start: the credentials form for a new RingPlus app, secret masked."""
-    assert snap_compare(make_snapshot_app(tmp_path, []), terminal_size=SIZE)
+    assert snap_compare(make_snapshot_app(tmp_path, [], with_app=False), terminal_size=SIZE)
 
 
 def test_credentials_field_error(snap_compare, tmp_path: Path) -> None:
     """Saving without a client ID: the message appears under that field."""
-    assert snap_compare(make_snapshot_app(tmp_path, []), terminal_size=SIZE, press=["ctrl+s"])
+    app = make_snapshot_app(tmp_path, [], with_app=False)
+    assert snap_compare(app, terminal_size=SIZE, press=["ctrl+s"])
+
+
+async def _discover(pilot: Pilot[None]) -> None:
+    from textual.widgets import Input, Select
+
+    from ringplus_tui.screens.credentials import CredentialsScreen
+
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, CredentialsScreen))
+    screen = pilot.app.screen
+    screen.query_one("#provider", Select).value = "custom"
+    values = {
+        "name": "work",
+        "account": "jane",
+        "client_id": "0oa1b2c3d4",
+        "redirect_uri": "http://127.0.0.1:8765/callback",
+        "scopes": "openid profile email offline_access",
+        "issuer": "https://login.example.org",
+    }
+    for field, value in values.items():
+        screen.query_one(f"#{field}", Input).value = value
+    await pilot.pause()
+    screen.query_one("#discover").press()
+    await wait_for(pilot, lambda: "Found" in str(screen.query_one("#discovered").render()))
+    screen.query_one("#issuer").focus()
+    await pilot.pause()
+
+
+def test_credentials_discovered(snap_compare, tmp_path: Path) -> None:
+    """Another provider found from its issuer URL alone: endpoints filled in, what the
+    metadata promises, and a public client because no secret was typed."""
+    app = make_snapshot_app(tmp_path, [], with_app=False)
+    assert snap_compare(app, terminal_size=(100, 50), run_before=_discover)
 
 
 async def _open_authorize(pilot: Pilot[None]) -> None:

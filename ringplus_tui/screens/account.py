@@ -112,6 +112,12 @@ class AccountScreen(Screen[None]):
             ("Status", status_text(account, now, self.board)),
             ("Expires in", format_countdown(left)),
             ("User", account.user or "—"),
+        ]
+        if account.subject:
+            # From the verified OpenID Connect id_token (Core §2).
+            rows.append(("Subject", f"{account.subject} (verified id_token)"))
+            rows.append(("Email", account.email or "—"))
+        rows += [
             ("App", account.app),
             ("Scopes", " ".join(account.scope) or "—"),
             ("Obtained at", _utc(account.obtained_at)),
@@ -176,6 +182,13 @@ class AccountScreen(Screen[None]):
         if account is None or not account.signed_in:
             table.clear()
             self.query_one("#lines-title", Label).update("Phone lines (sign in to see them)")
+            return
+        app = self.service.settings.apps.get(account.app)
+        if app is None or not app.provider.api_base:
+            table.display = False
+            self.query_one("#lines-title", Label).update(
+                "No phone lines: this app's provider has no RingPlus API base URL."
+            )
             return
         try:
             profile = await self.service.fetch_profile(self.account)

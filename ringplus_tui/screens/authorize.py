@@ -7,6 +7,7 @@ take the URL the provider redirected to, exchange its code for a token. Returns
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -18,7 +19,14 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, LoadingIndicator, Static
 
-from ..errors import AuthorizationResponseError, NetworkError, RingPlusError
+from ..errors import (
+    AuthorizationResponseError,
+    LoopbackUnavailableError,
+    NetworkError,
+    RingPlusError,
+)
+from ..loopback import loopback_address
+from ..models import PendingAuthorization
 from ..service import OAuthService
 from ..status import format_countdown
 from ..widgets import PasteInput
@@ -69,6 +77,7 @@ class AuthorizeScreen(Screen[bool]):
             with Horizontal(classes="buttons"):
                 yield Button("Copy URL", id="copy", compact=True)
                 yield Button("Open in browser", id="open", compact=True)
+            yield Static("", id="listening")
             yield Static(
                 "[b]2.[/b] The browser then goes to the redirect URI; the page may not "
                 "load, the address bar is what matters. Paste that whole address here "
@@ -88,6 +97,7 @@ class AuthorizeScreen(Screen[bool]):
     def on_mount(self) -> None:
         self.sub_title = f"Sign in {self.account}"
         self.query_one("#busy").display = False
+        self.query_one("#listening").display = False
         self.query_one("#redirected").focus()
         self.call_after_refresh(self.query_one("#redirected").scroll_visible)
         self.start()
@@ -105,6 +115,45 @@ class AuthorizeScreen(Screen[bool]):
         self.query_one("#url", Static).update(Text(self.url, overflow="fold"))
         left = format_countdown(pending.expires_at - self.service.clock())
         self._say(f"This sign-in stays open for {left}.")
+        await self._stop_listening()
+        if loopback_address(pending.redirect_uri) is not None:
+            self.listen(pending)
+
+    async def _stop_listening(self) -> None:
+        """Stop an earlier listener and wait until its port is free again."""
+        for worker in [w for w in self.workers if w.node is self and w.group == "listen"]:
+            worker.cancel()
+            with contextlib.suppress(Exception):
+                await worker.wait()
+
+    def on_unmount(self) -> None:
+        self.workers.cancel_node(self)
+
+    def _listening(self, text: str, *, warning: bool = False) -> None:
+        label = self.query_one("#listening", Static)
+        label.update(text)
+        label.display = bool(text)
+        label.set_class(warning, "-warning")
+
+    @work(exclusive=True, group="listen", exit_on_error=False)
+    async def listen(self, pending: PendingAuthorization) -> None:
+        """Wait for the browser on the loopback redirect URI (RFC 8252 §7.3); pasting
+        keeps working meanwhile."""
+        try:
+            async with self.service.listen_for_redirect(pending) as listener:
+                self._listening(
+                    f"Listening on {listener.address}: the sign-in finishes by itself when "
+                    "the browser gets there. Pasting below works too."
+                )
+                await listener.wait()
+        except LoopbackUnavailableError as err:
+            self._listening(f"{err.message}", warning=True)
+            return
+        except RingPlusError as err:
+            self._listening("")
+            self._say(f"{err.title}: {err.message} Press Start over (Ctrl+R).", error=True)
+            return
+        self.dismiss(True)
 
     def _say(self, text: str, *, error: bool = False) -> None:
         message = self.query_one("#message", Static)

@@ -22,6 +22,12 @@ from ..prefill import CredentialsPrefill
 from ..service import OAuthService
 from ..validation import AppInput, FieldError, build_app, check_name
 
+AUTH_LABELS = {
+    "client_secret_basic": "client_secret_basic (HTTP Basic)",
+    "client_secret_post": "client_secret_post (in the form)",
+    "none": "none: public client, PKCE, no secret",
+}
+
 
 @dataclass(frozen=True)
 class CredentialsResult:
@@ -61,6 +67,9 @@ class CredentialsScreen(Screen[CredentialsResult | None]):
         super().__init__()
         self.service = service
         self.prefill = prefill
+        form = prefill.form
+        self._discovered = (form.jwks_uri, form.authorization_response_iss_parameter_supported)
+        """``jwks_uri`` and the RFC 9207 flag of the issuer in the Issuer field."""
 
     def compose(self) -> ComposeResult:
         form = self.prefill.form
@@ -118,7 +127,10 @@ class CredentialsScreen(Screen[CredentialsResult | None]):
             yield from _row(
                 "Provider",
                 Select(
-                    [("RingPlus (my.ringplus.net)", "ringplus"), ("Custom endpoints", "custom")],
+                    [
+                        ("RingPlus (my.ringplus.net)", "ringplus"),
+                        ("Another provider: issuer URL or endpoints", "custom"),
+                    ],
                     value=form.provider if form.provider in ("ringplus", "custom") else "custom",
                     allow_blank=False,
                     id="provider",
@@ -127,6 +139,17 @@ class CredentialsScreen(Screen[CredentialsResult | None]):
                 "provider",
             )
             with Vertical(id="custom"):
+                with Horizontal(classes="row"):
+                    yield Label("Issuer", classes="label")
+                    yield Input(
+                        form.issuer,
+                        id="issuer",
+                        placeholder="e.g. https://login.example.org (fills the rest)",
+                        compact=True,
+                    )
+                    yield Button("Discover", id="discover", compact=True)
+                yield Static("", id="issuer-error", classes="field-error")
+                yield Static("", id="discovered")
                 yield from _row(
                     "Authorization endpoint",
                     Input(form.authorization_endpoint, id="authorization_endpoint", compact=True),
@@ -155,13 +178,37 @@ class CredentialsScreen(Screen[CredentialsResult | None]):
                 yield from _row(
                     "Client authentication",
                     Select(
-                        [(m, m) for m in CLIENT_AUTH_METHODS],
+                        [(AUTH_LABELS.get(m, m), m) for m in CLIENT_AUTH_METHODS],
                         value=form.token_endpoint_auth_method,
                         allow_blank=False,
                         id="token_endpoint_auth_method",
                         compact=True,
                     ),
                     "token_endpoint_auth_method",
+                )
+                yield from _row(
+                    "Extra parameters",
+                    Input(
+                        form.authorization_params,
+                        id="authorization_params",
+                        placeholder="optional, e.g. prompt=consent access_type=offline",
+                        compact=True,
+                    ),
+                    "authorization_params",
+                )
+                yield from _row(
+                    "Token in API calls",
+                    Select(
+                        [
+                            ("Authorization: Bearer header", "header"),
+                            ("access_token query parameter", "query"),
+                        ],
+                        value=form.token_placement,
+                        allow_blank=False,
+                        id="token_placement",
+                        compact=True,
+                    ),
+                    "token_placement",
                 )
             yield Static("", id="error")
             with Horizontal(id="buttons"):
@@ -185,6 +232,67 @@ class CredentialsScreen(Screen[CredentialsResult | None]):
     def clear_field_error(self, event: Input.Changed) -> None:
         if event.input.id:
             self._field_error(event.input.id, "")
+        if event.input.id == "issuer" and event.value.strip() != self.prefill.form.issuer:
+            self._discovered = ("", False)  # what was found belongs to the old issuer
+
+    @on(Button.Pressed, "#discover")
+    def discover_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_discover()
+
+    def action_discover(self) -> None:
+        """Fetch the issuer's metadata and fill the endpoints (RFC 8414)."""
+        self._discover(self._value("issuer"))
+
+    @on(Input.Submitted)
+    def submitted(self, event: Input.Submitted) -> None:
+        """Enter in the Issuer field discovers; anywhere else it saves."""
+        if event.input.id == "issuer":
+            self.action_discover()
+        else:
+            self.action_save()
+
+    @work(exclusive=True, group="discover", exit_on_error=False)
+    async def _discover(self, issuer: str) -> None:
+        shown = self.query_one("#discovered", Static)
+        shown.update("Looking up the issuer's metadata…")
+        try:
+            found = await self.service.discover(issuer)
+        except FieldError as err:
+            shown.update("")
+            self._field_error("issuer", err.message)
+            return
+        except RingPlusError as err:
+            shown.update("")
+            self._field_error("issuer", f"{err.title}: {err.message}")
+            return
+        p = found.provider
+        for field, value in (
+            ("issuer", p.issuer or ""),
+            ("authorization_endpoint", p.authorization_endpoint),
+            ("token_endpoint", p.token_endpoint),
+            ("revocation_endpoint", p.revocation_endpoint or ""),
+        ):
+            self.query_one(f"#{field}", Input).value = value
+        self._discovered = (p.jwks_uri or "", p.authorization_response_iss_parameter_supported)
+        has_secret = bool(self._value("client_secret").strip()) or (
+            self.prefill.editing
+            and self.prefill.form.name in self.service.settings.apps
+            and not self.service.settings.apps[self.prefill.form.name].public
+        )
+        method = found.auth_method_for(has_secret=has_secret)
+        self.query_one("#token_endpoint_auth_method", Select).value = method
+        notes = [f"Found {found.document_url}."]
+        notes.append(
+            "Signs id_tokens (OpenID Connect): the account will show who signed in."
+            if p.jwks_uri
+            else "No OpenID Connect keys."
+        )
+        if p.authorization_response_iss_parameter_supported:
+            notes.append("Names itself in every redirect (RFC 9207), which is checked.")
+        if method == "none":
+            notes.append("No client secret entered: set up as a public client (PKCE).")
+        shown.update(" ".join(notes))
 
     def _field_error(self, field: str, message: str) -> None:
         for error in self.query(f"#{field}-error").results(Static):
@@ -210,10 +318,14 @@ class CredentialsScreen(Screen[CredentialsResult | None]):
             revocation_endpoint=self._value("revocation_endpoint"),
             api_base=self._value("api_base"),
             token_endpoint_auth_method=self._select("token_endpoint_auth_method"),
+            issuer=self._value("issuer"),
+            jwks_uri=self._discovered[0],
+            authorization_response_iss_parameter_supported=self._discovered[1],
+            authorization_params=self._value("authorization_params"),
+            token_placement=self._select("token_placement"),
         )
 
     @on(Button.Pressed, "#save")
-    @on(Input.Submitted)
     def action_save(self) -> None:
         """Validate the form, then save it in a worker."""
         self.query_one("#error", Static).update("")
@@ -225,10 +337,17 @@ class CredentialsScreen(Screen[CredentialsResult | None]):
             self.query_one(f"#{err.field}").focus()
             return
         secret = self._value("client_secret")
-        if not secret.strip() and not (
-            self.prefill.editing and app.name in self.service.settings.apps
+        stored = self.service.settings.apps.get(app.name)
+        if (
+            not app.public
+            and not secret.strip()
+            and not (self.prefill.editing and stored is not None and not stored.public)
         ):
-            self._field_error("client_secret", "Client secret is required for a new app.")
+            self._field_error(
+                "client_secret",
+                "Client secret is required; for a public client choose client "
+                "authentication 'none'.",
+            )
             self.query_one("#client_secret").focus()
             return
         self._save(app.name, account, secret)
