@@ -228,3 +228,13 @@ async def test_the_access_token_can_travel_in_the_query_and_never_reaches_the_lo
     assert profile.user.startswith("Alice")
     assert any("access_token=[redacted]" in r.getMessage() for r in caplog.records)
     assert all(token not in r.getMessage() for r in caplog.records)
+
+
+async def test_the_sandbox_can_be_discovered_from_its_base_url(
+    service: OAuthService, sandbox: Sandbox
+) -> None:
+    found = await service.discover(sandbox.base_url)
+    expected = sandbox.provider()
+    assert found.provider.authorization_endpoint == expected.authorization_endpoint
+    assert found.provider.token_endpoint == expected.token_endpoint
+    assert found.provider.revocation_endpoint == expected.revocation_endpoint
