@@ -93,7 +93,12 @@ def token_status(account: Account, now: float) -> TokenStatus:
 
 
 def format_countdown(seconds: float | None) -> str:
-    """Format seconds left as ``hh:mm:ss`` (``1d 02:03:04`` past a day).
+    """Format seconds left, as precisely as is worth reading.
+
+    Under an hour the seconds count (``06:40``, minutes and seconds); under a day
+    hours and minutes (``23h 17m``); past that days and hours (``2d 03h``). A
+    dashboard of tokens that last a day then changes a row once a minute, not
+    every second, and the last hour still counts down by the second.
 
     Args:
         seconds: Seconds until expiry; ``None`` when unknown, negative when past.
@@ -109,5 +114,8 @@ def format_countdown(seconds: float | None) -> str:
     days, rest = divmod(whole, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
-    text = f"{hours:02d}:{minutes:02d}:{secs:02d}"
-    return f"{days}d {text}" if days else text
+    if days:
+        return f"{days}d {hours:02d}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes:02d}:{secs:02d}"

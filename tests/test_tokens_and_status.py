@@ -142,9 +142,13 @@ def test_refresh_margin() -> None:
         (None, "—"),
         (-5, "expired"),
         (0, "expired"),
-        (59.9, "00:00:59"),
-        (3661, "01:01:01"),
-        (90061, "1d 01:01:01"),
+        (59.9, "00:59"),
+        (400, "06:40"),
+        (3599, "59:59"),
+        (3600, "1h 00m"),
+        (3661, "1h 01m"),
+        (86399, "23h 59m"),
+        (90061, "1d 01h"),
     ],
 )
 def test_countdown_text(seconds: float | None, text: str) -> None:

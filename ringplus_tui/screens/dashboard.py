@@ -13,7 +13,6 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.coordinate import Coordinate
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
@@ -22,6 +21,7 @@ from ..models import Account
 from ..scheduler import RefreshBoard
 from ..service import Clock, OAuthService
 from ..status import TokenStatus, format_countdown, token_status
+from ..widgets import CountdownTable
 
 STATUS_STYLE = {
     TokenStatus.VALID: "bold green",
@@ -95,7 +95,7 @@ class DashboardScreen(Screen[None]):
         yield Header()
         yield Input(placeholder="Filter accounts (/)", id="filter", compact=True)
         yield Static("No accounts yet. Press [b]a[/b] to add one.", id="empty", markup=True)
-        table: DataTable[Text | str] = DataTable(
+        table: CountdownTable[Text | str] = CountdownTable(
             id="accounts", cursor_type="row", zebra_stripes=True
         )
         yield table
@@ -177,6 +177,7 @@ class DashboardScreen(Screen[None]):
             return
         first = max(0, int(table.scroll_y))
         last = min(len(self._rows), first + table.size.height + 1)
+        changes: list[tuple[str, str, Text | str]] = []
         for row in range(first, last):
             name = self._rows[row]
             try:
@@ -187,7 +188,8 @@ class DashboardScreen(Screen[None]):
                 value = cells[column]
                 if self._shown.get((row, column)) != value:
                     self._shown[(row, column)] = value
-                    table.update_cell_at(Coordinate(row, column), value)
+                    changes.append((name, COLUMNS[column], value))
+        self.query_one(CountdownTable).update_live_cells(changes)
         self._show_progress()
 
     @on(AccountsChanged)

@@ -1,0 +1,36 @@
+"""The shared widgets, in a real Textual app."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+
+from ringplus_tui.widgets import CountdownTable
+
+
+class TableApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield CountdownTable()
+
+    def on_mount(self) -> None:
+        table = self.query_one(CountdownTable)
+        table.add_column("Account", key="Account")
+        table.add_column("Left", key="Left")
+        for name, left in (("alice", "06:40"), ("bob", "23h 17m")):
+            table.add_row(name, left, key=name)
+
+
+def painted(table: CountdownTable[str], row: int) -> str:
+    return table.render_line(row + 1).text  # line 0 is the header
+
+
+async def test_a_changed_countdown_is_painted_and_the_other_rows_keep_theirs() -> None:
+    app = TableApp()
+    async with app.run_test() as pilot:
+        table = app.query_one(CountdownTable)
+        await pilot.pause()
+        assert "06:40" in painted(table, 0) and "23h 17m" in painted(table, 1)
+        table.update_live_cells([("alice", "Left", "06:39")])
+        await pilot.pause()
+        assert "06:39" in painted(table, 0)
+        assert "23h 17m" in painted(table, 1)
+        assert table.get_cell("alice", "Left") == "06:39"
