@@ -3,7 +3,8 @@
     python benchmarks/child.py startup ours|bare HOME
     python benchmarks/child.py idle ours|bare HOME SECONDS
 
-``startup`` exits as soon as the dashboard's first frame is painted; ``idle`` then
+``startup`` prints ``PAINTED <epoch seconds>`` when the dashboard's first frame is
+painted, then exits (its shutdown is not part of the measure); ``idle`` then
 waits SECONDS with every countdown running and prints the CPU seconds it used
 while waiting, and its peak RSS in MiB.
 """
@@ -56,6 +57,8 @@ def main() -> None:
 
     async def drive(pilot) -> None:  # type: ignore[no-untyped-def]
         await pilot.pause()  # the first frame is painted
+        if mode == "startup":
+            print(f"PAINTED {time.time():.6f}", flush=True)
         if mode == "idle":
             await pilot.pause(1.0)  # let start-up work (keyring probe) settle
             start = time.process_time()

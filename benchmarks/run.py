@@ -73,6 +73,19 @@ def timed(argv: list[str], env: dict[str, str] | None = None) -> Callable[[], fl
     return run
 
 
+def until_painted(argv: list[str]) -> Callable[[], float]:
+    """Seconds from starting ``argv`` to the first painted frame, which the child
+    reports as ``PAINTED <epoch seconds>``; its shutdown afterwards is not counted."""
+
+    def run() -> float:
+        start = time.time()
+        out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
+        painted = next(line for line in out.splitlines() if line.startswith("PAINTED "))
+        return float(painted.split()[1]) - start
+
+    return run
+
+
 def make_home(accounts: int, *, now: float | None = None) -> Path:
     """A settings directory with one RingPlus app and ``accounts`` valid accounts."""
     from ringplus_tui.models import RINGPLUS, Account, AppConfig
@@ -104,8 +117,8 @@ def make_home(accounts: int, *, now: float | None = None) -> Path:
 def startup(accounts: int, runs: int, target: float) -> Result:
     home = make_home(accounts)
     ours, floor = interleave(
-        timed([PY, CHILD, "startup", "ours", str(home)]),
-        timed([PY, CHILD, "startup", "bare", str(home)]),
+        until_painted([PY, CHILD, "startup", "ours", str(home)]),
+        until_painted([PY, CHILD, "startup", "bare", str(home)]),
         runs,
     )
     return Result(f"startup_{accounts}", ours, floor, f"<= {target:.2f}", ours <= target * floor)

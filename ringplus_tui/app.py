@@ -36,6 +36,10 @@ RELOAD_EVERY = 2
 """Ticks between checks for settings changed by another process."""
 
 
+KEYRING_PROBE_DELAY = 0.5
+"""Seconds after start-up before the keyring is probed."""
+
+
 class RingPlusApp(App[None]):
     """The ringplus-tui dashboard.
 
@@ -73,7 +77,9 @@ class RingPlusApp(App[None]):
     def on_mount(self) -> None:
         self.push_screen(self.dashboard)
         self.set_interval(1.0, self.tick, name="ringplus tick")
-        self._check_secret_store()
+        # A moment after the dashboard is on screen: loading the keyring library takes
+        # about 0.3 s of CPU, which would otherwise delay the first frame.
+        self.set_timer(KEYRING_PROBE_DELAY, self._check_secret_store, name="keyring probe")
         if not self.service.settings.accounts:
             self.post_message(AddAccount())
 

@@ -19,6 +19,7 @@ import httpx2
 import pytest
 from faults import FaultyTransport, on_grant
 from flows import browse, prepare, sign_in
+from pilot_helpers import wait_for
 
 from ringplus_tui.errors import (
     AccessDeniedError,
@@ -593,10 +594,13 @@ async def test_23_the_app_starts_lists_accounts_and_says_the_keyring_is_missing(
     use_keyring(FailKeyring())
     app = RingPlusApp(OAuthService(SettingsStore(config_dir), KeyringSecretStore()))
     async with app.run_test(notifications=True) as pilot:
-        await pilot.pause(0.3)
-        assert app.dashboard._rows == ["alice"]
-        messages = [n.message for n in app._notifications]
-        assert any("No OS keyring is available" in m for m in messages)
+        await pilot.pause(0.1)
+        assert app.dashboard._rows == ["alice"]  # the dashboard first, the probe after it
+        await wait_for(
+            pilot,
+            lambda: any("No OS keyring is available" in n.message for n in app._notifications),
+            seconds=3,
+        )
 
 
 @pytest.mark.parametrize(
