@@ -208,8 +208,18 @@ class SharedTransport(httpx2.AsyncBaseTransport):
         self.client = client
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        """Send ``request`` through the shared pool (the body is streamed to the caller)."""
-        return await self.client.send(request, stream=True)
+        """Send ``request`` through the shared pool (the body is streamed to the caller).
+
+        The outer client has already applied auth, redirects and timeouts; only the
+        inner client's choice of transport (a proxy, per the environment) is needed,
+        so the request goes straight to that transport instead of through a second
+        full ``send``.
+        """
+        choose = getattr(self.client, "_transport_for_url", None)
+        if choose is None:  # an HTTPX without that (private) method: the long way
+            return await self.client.send(request, stream=True)
+        transport: httpx2.AsyncBaseTransport = choose(request.url)
+        return await transport.handle_async_request(request)
 
     async def aclose(self) -> None:
         """Do nothing: a client closing must not close the shared pool."""

@@ -1,23 +1,72 @@
 """Cross-process locks: one refresh per account at a time, whichever process runs it.
 
-A lock file per account (``filelock``), polled without blocking so the event
-loop never waits on it. No Textual, no HTTP.
+A lock file per account, polled without blocking so the event loop never waits on
+it. On POSIX this is ``flock(2)`` on the file, the same lock ``filelock`` takes
+there, called directly because a refresh-all over hundreds of accounts takes
+hundreds of locks and ``filelock``'s bookkeeping cost a third of a millisecond
+each; elsewhere ``filelock`` itself. No Textual, no HTTP.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-
-import filelock
 
 from .errors import RingPlusError
 
 LOCK_WAIT = 60.0
 """Seconds to wait for another process's refresh of the same account."""
+
+POLL = 0.05
+"""Seconds between attempts while another process holds the lock."""
+
+_MADE: set[Path] = set()
+"""Lock directories already created by this process."""
+
+
+def _busy(name: str, wait: float) -> RingPlusError:
+    return RingPlusError(
+        f"Another ringplus-tui process has been refreshing '{name}' for over "
+        f"{wait:g} s. Try again; if it persists, close the other process.",
+        title="Account busy",
+    )
+
+
+def _posix_lock(path: Path) -> tuple[Callable[[], bool], Callable[[], None]]:
+    import fcntl
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def try_acquire() -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def release() -> None:
+        os.close(fd)  # closing the file releases its lock
+
+    return try_acquire, release
+
+
+def _portable_lock(path: Path) -> tuple[Callable[[], bool], Callable[[], None]]:
+    import filelock
+
+    lock = filelock.FileLock(path, thread_local=False)
+
+    def try_acquire() -> bool:
+        try:
+            lock.acquire(timeout=0)
+        except filelock.Timeout:
+            return False
+        return True
+
+    return try_acquire, lock.release
 
 
 @contextlib.asynccontextmanager
@@ -32,22 +81,20 @@ async def account_lock(path: Path, name: str, *, wait: float = LOCK_WAIT) -> Asy
     Raises:
         RingPlusError: Another process held it for longer than ``wait``.
     """
-    await asyncio.to_thread(path.parent.mkdir, mode=0o700, parents=True, exist_ok=True)
-    lock = filelock.FileLock(path, thread_local=False)
+    if path.parent not in _MADE:
+        await asyncio.to_thread(path.parent.mkdir, mode=0o700, parents=True, exist_ok=True)
+        _MADE.add(path.parent)
+    try_acquire, release = (_posix_lock if os.name == "posix" else _portable_lock)(path)
     deadline = time.monotonic() + wait
-    while True:
-        try:
-            lock.acquire(timeout=0)  # non-blocking: the event loop never waits here
-            break
-        except filelock.Timeout:
+    try:
+        while not try_acquire():  # non-blocking: the event loop never waits here
             if time.monotonic() > deadline:
-                raise RingPlusError(
-                    f"Another ringplus-tui process has been refreshing '{name}' for over "
-                    f"{wait:g} s. Try again; if it persists, close the other process.",
-                    title="Account busy",
-                ) from None
-            await asyncio.sleep(0.05)
+                raise _busy(name, wait)
+            await asyncio.sleep(POLL)
+    except BaseException:
+        release()
+        raise
     try:
         yield
     finally:
-        lock.release()
+        release()

@@ -151,6 +151,7 @@ class OAuthService:
         self._clock_warning: str | None = None
         self._clock_warned = False
         self._batch: dict[str, Callable[[Account], Account]] | None = None
+        self._checked_apps: set[AppConfig] = set()
 
     # -- reading ----------------------------------------------------------
 
@@ -440,7 +441,9 @@ class OAuthService:
             raise translate_error(err, url=issuer.strip(), timeout=self._read_timeout) from err
 
     async def _client(self, app: AppConfig, *, need_secret: bool) -> AsyncOAuth2Client:
-        self._check_endpoints(app)
+        if app not in self._checked_apps:
+            self._check_endpoints(app)
+            self._checked_apps.add(app)
         secret = None if app.public else await self.vault.get(client_secret_key(app.name))
         if need_secret and not app.public and not secret:
             raise ConfigError(
