@@ -243,6 +243,7 @@ def test_authorize_access_denied(snap_compare, tmp_path: Path) -> None:
 async def _open_personal(pilot: Pilot[None]) -> None:
     app = pilot.app
     assert isinstance(app, RingPlusApp)
+    await wait_for(pilot, lambda: "personal" in app.dashboard._rows)
     table = app.dashboard.query_one("#accounts")
     table.move_cursor(row=app.dashboard._rows.index("personal"))  # type: ignore[attr-defined]
     await pilot.press("enter")
