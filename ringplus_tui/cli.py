@@ -167,6 +167,13 @@ def _parser() -> argparse.ArgumentParser:
         help="access-token lifetime (default 86400, like RingPlus)",
     )
     sandbox.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long before each token response, like a network round trip",
+    )
+    sandbox.add_argument(
         "--rotate-refresh-tokens",
         action="store_true",
         help="issue a new refresh token on every refresh and revoke the old one",
@@ -182,6 +189,7 @@ def _run_sandbox(args: argparse.Namespace) -> int:
         args.port,
         token_lifetime=args.token_lifetime,
         rotate_refresh_tokens=args.rotate_refresh_tokens,
+        latency=args.latency,
     )
     try:
         sandbox.start()

@@ -68,6 +68,8 @@ class Sandbox:
             revoke the old one.
         client_id: The demo app's client ID.
         client_secret: The demo app's client secret; random when omitted.
+        latency: Seconds the token endpoint waits before answering, to stand in
+            for a network round trip (benchmarks); 0 by default.
     """
 
     def __init__(
@@ -79,12 +81,14 @@ class Sandbox:
         rotate_refresh_tokens: bool = False,
         client_id: str = DEMO_CLIENT_ID,
         client_secret: str | None = None,
+        latency: float = 0.0,
     ) -> None:
         self.host = host
         self.port = port
         self.state = ProviderState(
             token_lifetime=token_lifetime, rotate_refresh_tokens=rotate_refresh_tokens
         )
+        self.state.latency = latency
         self.state.users = _demo_users()
         self.client_id = client_id
         self.client_secret = client_secret or secrets.token_urlsafe(24)

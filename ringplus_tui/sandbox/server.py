@@ -162,6 +162,8 @@ class ProviderState:
         self.tokens: list[IssuedToken] = []
         self.token_requests: list[str] = []
         """The ``grant_type`` of every request to the token endpoint, in order."""
+        self.latency = 0.0
+        """Seconds the token endpoint waits before answering (a stand-in network)."""
 
     def user(self, user_id: object) -> DemoUser | None:
         return next((u for u in self.users if u.id == user_id), None)
@@ -393,6 +395,8 @@ def create_app(state: ProviderState, issuer: Callable[[], str]) -> Flask:
 
     @app.route("/oauth/token", methods=["POST"])
     def issue_token() -> Any:
+        if state.latency:
+            time.sleep(state.latency)
         with state.lock:
             state.token_requests.append(request.form.get("grant_type", ""))
         return server.create_token_response()
