@@ -227,9 +227,9 @@ def _run_sandbox(args: argparse.Namespace) -> int:
 
 def _run_tui(config_dir: Path) -> int:
     from .factory import make_app
-    from .secret_store import KeyringSecretStore
+    from .secret_store import KeyringSecretStore, keyring_service
 
-    app = make_app(config_dir, KeyringSecretStore())
+    app = make_app(config_dir, KeyringSecretStore(keyring_service(config_dir)))
     app.run()
     return 0
 

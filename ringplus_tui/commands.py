@@ -79,16 +79,32 @@ async def app_add(service: OAuthService, args: argparse.Namespace) -> int:
     build_app(form)  # every field checked before the secret is asked for
     exists = args.name.strip() in service.settings.apps
     secret = ""
-    if form.token_endpoint_auth_method != "none" or args.client_auth is None:
+    if args.client_auth != "none":
         hint = " (empty keeps the stored one)" if exists else ""
         if discovery is not None and args.client_auth is None and not exists:
             hint = " (empty for a public client)"
         secret = await asyncio.to_thread(read_secret, f"Client secret for {args.name}{hint}: ")
+    elif not sys.stdin.isatty() and (await asyncio.to_thread(sys.stdin.read)).strip():
+        _err(
+            "ringplus-tui: --client-auth none is a public client, which has no secret, but "
+            "one came on stdin. Drop it, or use client_secret_basic or client_secret_post. "
+            "Nothing was saved."
+        )
+        return 2
     if args.client_auth is None and discovery is not None:
         keep = exists and not service.settings.apps[args.name.strip()].public
         method = discovery.auth_method_for(has_secret=bool(secret) or keep)
         form = replace(form, token_endpoint_auth_method=method)
-        _err(f"  {'client authentication':<24}{method}")
+    if discovery is not None:
+        _err(f"  {'client authentication':<24}{form.token_endpoint_auth_method}")
+        offered = set(discovery.scopes_supported)
+        unknown = [s for s in args.scope if offered and s not in offered]
+        if unknown:
+            _err(
+                f"ringplus-tui: warning: the provider does not list the scope(s) "
+                f"{', '.join(unknown)} (it offers {', '.join(sorted(offered))}); it may "
+                "refuse the sign-in with invalid_scope."
+            )
     app = build_app(form)
     await service.save_app(app, secret or None)
     _err(f"Saved app '{app.name}'. Add an account with:")
@@ -161,6 +177,7 @@ async def app_remove(service: OAuthService, args: argparse.Namespace) -> int:
             _err("Nothing was removed.")
             return 1
     removed = await service.remove_app(args.name, with_accounts=True)
+    _err(f"Removed the app '{args.name}' and its client secret.")
     if removed:
         _err(f"Removed the accounts {', '.join(removed)} too.")
     return 0
@@ -168,8 +185,13 @@ async def app_remove(service: OAuthService, args: argparse.Namespace) -> int:
 
 async def account_add(service: OAuthService, args: argparse.Namespace) -> int:
     """``account add NAME --app APP``."""
+    before = service.settings.accounts.get(args.name.strip())
     account = await service.add_account(args.name, args.app)
-    _err(f"Added '{account.name}'. Sign it in with:")
+    if before is not None and before.app == account.app:
+        _err(f"'{account.name}' already exists (app '{account.app}'); nothing changed.")
+        return 0
+    moved = f" (moved from the app '{before.app}')" if before is not None else ""
+    _err(f"Added '{account.name}'{moved}. Sign it in with:")
     _err(f"  ringplus-tui authorize {shlex.quote(account.name)}")
     return 0
 
@@ -209,6 +231,11 @@ async def authorize(service: OAuthService, args: argparse.Namespace) -> int:
             return await _listen(service, pending, paste_hint)
         print(pending.authorization_url)
         _err(f"Open that URL in a browser, sign in and allow access. Then {paste_hint}")
+        if service.capturable(pending):
+            _err(
+                "(The redirect URI is on this machine: 'ringplus-tui authorize "
+                f"{shlex.quote(args.account)} --listen' finishes by itself instead.)"
+            )
         return 0
     pasted = args.redirected_url
     if pasted == "-":
@@ -222,14 +249,14 @@ async def _listen(service: OAuthService, pending: PendingAuthorization, paste_hi
     """Capture the redirect on the loopback redirect URI (``authorize --listen``)."""
     from .errors import LoopbackUnavailableError
 
-    listener = service.listen_for_redirect(pending)
     try:
+        listener = service.listen_for_redirect(pending)
         await listener.start()
     except LoopbackUnavailableError as err:
         print(pending.authorization_url)
         _err(f"ringplus-tui: {err.title}: {err.message}")
         _err(f"Open the URL above, sign in and allow access. Then {paste_hint}")
-        return 4
+        return 1
     try:
         print(pending.authorization_url, flush=True)
         _err(
@@ -240,7 +267,12 @@ async def _listen(service: OAuthService, pending: PendingAuthorization, paste_hi
         try:
             account = await asyncio.wait_for(listener.wait(), left)
         except TimeoutError:
-            _err("ringplus-tui: no sign-in arrived within 10 minutes; nothing was changed.")
+            _err(
+                "ringplus-tui: Timed out: no sign-in reached "
+                f"{listener.address} within 10 minutes; nothing was changed. If the browser "
+                "showed an error from the provider, check that the app's redirect URI is "
+                "exactly the one registered there."
+            )
             return 4
     finally:
         await listener.close()
@@ -400,7 +432,7 @@ def fast_token(config_dir: Path, account: str) -> str | None:
     """
     import time
 
-    from .secret_store import KeyringSecretStore, access_token_key
+    from .secret_store import KeyringSecretStore, access_token_key, keyring_service
     from .settings import SettingsStore
     from .status import refresh_due
 
@@ -413,7 +445,8 @@ def fast_token(config_dir: Path, account: str) -> str | None:
         now = time.time()
         if record.expires_at <= now or refresh_due(record, now):
             return None
-        return KeyringSecretStore().get(access_token_key(account)) or None
+        store = KeyringSecretStore(keyring_service(config_dir))
+        return store.get(access_token_key(account)) or None
     except RingPlusError:
         return None
 
@@ -427,14 +460,14 @@ def run(config_dir: Path, args: argparse.Namespace) -> int:
             return 0
 
     from .factory import make_service
-    from .secret_store import KeyringSecretStore
+    from .secret_store import KeyringSecretStore, keyring_service
     from .validation import FieldError
 
     action = getattr(args, "app_command", None) or getattr(args, "account_command", None)
     command = COMMANDS[(args.command, action)]
 
     async def main() -> int:
-        service = make_service(config_dir, KeyringSecretStore())
+        service = make_service(config_dir, KeyringSecretStore(keyring_service(config_dir)))
         try:
             return await command(service, args)
         finally:

@@ -74,7 +74,8 @@ class AuthorizationResponseError(RingPlusError):
 
 
 class AccessDeniedError(AuthorizationResponseError):
-    """The provider redirected with ``error=`` instead of a code (RFC 6749 §4.1.2.1).
+    """The provider redirected with ``error=`` instead of a code (RFC 6749 §4.1.2.1);
+    the message and title say what the ``error`` code means and what to do.
 
     Attributes:
         error: The provider's ``error`` code, e.g. ``access_denied``.
@@ -83,13 +84,55 @@ class AccessDeniedError(AuthorizationResponseError):
 
     title = "Access denied"
 
+    _ADVICE = {
+        "invalid_scope": (
+            "Scope not accepted",
+            "The provider does not accept the scopes this app asks for",
+            "Retrying will not help: fix the app's scopes to ones the provider offers "
+            "(A, then e; or 'ringplus-tui app add NAME --scope …').",
+        ),
+        "unauthorized_client": (
+            "App not allowed",
+            "The provider does not let this app use the authorization-code flow",
+            "Check the client's settings at the provider (grant types, client type).",
+        ),
+        "unsupported_response_type": (
+            "App not allowed",
+            "The provider does not let this app use the authorization-code flow",
+            "Check the client's settings at the provider (grant types, client type).",
+        ),
+        "invalid_request": (
+            "Sign-in request refused",
+            "The provider refused the sign-in request",
+            "Check the app's extra parameters and redirect URI, then start again.",
+        ),
+        "server_error": (
+            "Provider error",
+            "The provider failed while signing in",
+            "Try again in a few minutes.",
+        ),
+        "temporarily_unavailable": (
+            "Provider busy",
+            "The provider cannot sign anyone in right now",
+            "Try again in a few minutes.",
+        ),
+    }
+
     def __init__(self, error: str, description: str | None) -> None:
-        text = f"The provider did not grant access ({error})"
+        title, what, advice = self._ADVICE.get(
+            error,
+            (
+                "Access denied",
+                "The provider did not grant access",
+                "Start the sign-in again to retry.",
+            ),
+        )
+        text = f"{what} ({error})"
         text += f": {description}" if description else "."
         if not text.endswith((".", "!", "?")):
             text += "."
-        text += " Nothing was stored. Start the sign-in again to retry."
-        super().__init__(text)
+        text += f" Nothing was stored. {advice}"
+        super().__init__(text, title=title)
         self.error = error
         self.description = description
 

@@ -21,6 +21,18 @@ DEFAULT_TIMEOUT = httpx2.Timeout(30.0, connect=10.0)
 
 _TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
 
+_TOKEN_ERROR_ADVICE = {
+    "invalid_client": (
+        "Check the app's client ID, client secret and client authentication method "
+        "(A, then e in the app; or 'ringplus-tui app add'): a public client uses 'none', "
+        "a confidential one its secret."
+    ),
+    "unauthorized_client": "The provider does not allow this client that grant; check its "
+    "settings at the provider.",
+    "invalid_scope": "Check the app's scopes against the ones the provider offers.",
+}
+"""What to do about the token endpoint's error codes (RFC 6749 §5.2)."""
+
 _SECRET_IN_URL = re.compile(
     r"\b(access_token|refresh_token|id_token|code|client_secret)=[^&\s\"']*", re.IGNORECASE
 )
@@ -105,7 +117,11 @@ def translate_error(err: Exception, *, url: str, timeout: float | None = None) -
         description = err.description or None
         text = f"{host} refused the request ({error})"
         text += f": {description}" if description else "."
-        return TokenEndpointError(text.rstrip(".") + ".", error=error, description=description)
+        text = text.rstrip(".") + "."
+        advice = _TOKEN_ERROR_ADVICE.get(error)
+        if advice:
+            text += f" {advice}"
+        return TokenEndpointError(text, error=error, description=description)
     if isinstance(err, httpx2.TimeoutException):
         limit = f" within {timeout:g} s" if timeout else ""
         return NetworkError(

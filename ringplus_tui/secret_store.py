@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from pathlib import Path
 from typing import Protocol
 
 from .errors import SecretStoreError
@@ -111,6 +112,33 @@ _KEYRING_LOCK = threading.Lock()
 (several refreshes at once) take turns."""
 
 
+def keyring_service(config_dir: Path | None) -> str:
+    """The keyring service name for the settings in ``config_dir``.
+
+    Each settings directory is its own profile: the platform's default directory
+    uses ``ringplus-tui``, any other (``--config-dir``, ``$RINGPLUS_TUI_HOME``)
+    ``ringplus-tui@<absolute path>``, so an account called ``jane`` in one never
+    reads, refreshes or deletes the tokens of ``jane`` in another.
+    ``$RINGPLUS_TUI_KEYRING_SERVICE`` overrides both.
+
+    Args:
+        config_dir: The settings directory; ``None`` for the default one.
+    """
+    import os
+
+    override = os.environ.get(ENV_SERVICE)
+    if override:
+        return override
+    if config_dir is None:
+        return SERVICE_NAME
+    from .settings import platform_config_dir
+
+    here = Path(os.path.abspath(config_dir.expanduser()))
+    if here == Path(os.path.abspath(platform_config_dir())):
+        return SERVICE_NAME
+    return f"{SERVICE_NAME}@{here}"
+
+
 class KeyringSecretStore:
     """Secrets in the OS keyring through :mod:`keyring` (Secret Service, Keychain, …).
 
@@ -118,8 +146,8 @@ class KeyringSecretStore:
     thread-safe), and each one runs off the event loop through :class:`SecretVault`.
 
     Args:
-        service: The keyring service name: ``$RINGPLUS_TUI_KEYRING_SERVICE`` or
-            ``ringplus-tui`` when omitted; tests use their own.
+        service: The keyring service name (see :func:`keyring_service`):
+            ``$RINGPLUS_TUI_KEYRING_SERVICE`` or ``ringplus-tui`` when omitted.
     """
 
     def __init__(self, service: str | None = None) -> None:

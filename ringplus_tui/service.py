@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import (
     ConfigError,
+    LoopbackUnavailableError,
     NeedsSignInError,
     NetworkError,
     RingPlusError,
@@ -67,7 +68,13 @@ Clock = Callable[[], float]
 
 
 def _sign_in_hint(name: str) -> str:
-    return f"Sign in again: 's' in the app, or 'ringplus-tui authorize {name}'."
+    return f"To sign in: 's' in the app, or 'ringplus-tui authorize {name}'."
+
+
+def _token_audience(app: AppConfig) -> tuple[object, ...]:
+    """What decides where an app's tokens are sent: changing any of it moves them."""
+    p = app.provider
+    return (app.client_id, p.issuer, p.token_endpoint, p.revocation_endpoint, p.api_base)
 
 
 def refresh_token_warning(app: AppConfig, account: Account) -> str | None:
@@ -233,10 +240,26 @@ class OAuthService:
             client_secret: The new client secret, or ``None`` to keep the stored one.
 
         Raises:
-            ConfigError: No secret given for a new app, or the settings file
+            ConfigError: No secret given for a new confidential app; the change
+                would send signed-in accounts' tokens elsewhere (another client ID,
+                issuer, token, revocation or API endpoint); or the settings file
                 cannot be written.
             SecretStoreError: The keyring failed; then nothing was changed.
         """
+        old = self._settings.apps.get(app.name)
+        if old is not None and _token_audience(old) != _token_audience(app):
+            holders = [
+                name for name in self._settings.accounts_of(app.name)
+                if self._settings.accounts[name].signed_in
+            ]  # fmt: skip
+            if holders:
+                raise ConfigError(
+                    f"The app '{app.name}' has signed-in accounts ({', '.join(holders)}). "
+                    "Changing its client ID, issuer, token, revocation or API endpoint would "
+                    "send their tokens to another server. Revoke or forget their tokens "
+                    "first, or add the new settings as another app.",
+                    title="Accounts are signed in",
+                )
         if app.public:
             # A public client has no secret (RFC 6749 §2.1); drop one kept from before.
             await self.vault.delete(client_secret_key(app.name))
@@ -317,13 +340,23 @@ class OAuthService:
             app: The name of an existing app.
 
         Returns:
-            The account (an existing account keeps its tokens and switches to ``app``).
+            The account (an existing signed-out account switches to ``app``).
 
         Raises:
-            ConfigError: Invalid name, unknown app, or the settings cannot be written.
+            ConfigError: Invalid name, unknown app, the account is signed in through
+                another app (its tokens must not go to another provider), or the
+                settings cannot be written.
         """
         name = check_name("account", name, label="Account name")
         self._settings.app(app)
+        existing = self._settings.accounts.get(name)
+        if existing is not None and existing.app != app and existing.signed_in:
+            raise ConfigError(
+                f"'{name}' is signed in through the app '{existing.app}'. Its tokens belong "
+                f"to that app's provider, so it cannot move to '{app}' while it has them: "
+                "revoke or forget them first, or choose another name.",
+                title="Account is signed in",
+            )
 
         def apply(settings: Settings) -> Settings:
             existing = settings.accounts.get(name)
@@ -731,7 +764,7 @@ class OAuthService:
                         account,
                         subject=identity.subject,
                         email=identity.email,
-                        user=identity.label,
+                        user=identity.label if identity.name or identity.email else None,
                     ),
                 )
         await self._drop_pending(pending)
@@ -774,6 +807,22 @@ class OAuthService:
             now=self.clock(),
         )
 
+    def capturable(self, pending: PendingAuthorization) -> bool:
+        """Whether the redirect of ``pending`` can be captured on this machine: its
+        ``redirect_uri`` is a loopback address with a port (RFC 8252 §7.3) that is not
+        the provider's own (the sandbox serves its demo redirect page itself)."""
+        from urllib.parse import urlsplit
+
+        from .loopback import loopback_address
+
+        if loopback_address(pending.redirect_uri) is None:
+            return False
+        app = self._settings.apps.get(pending.app)
+        if app is None:
+            return False
+        own = urlsplit(app.provider.authorization_endpoint).netloc.lower()
+        return urlsplit(pending.redirect_uri).netloc.lower() != own
+
     def listen_for_redirect(self, pending: PendingAuthorization) -> LoopbackListener[Account]:
         """A listener that captures the redirect of ``pending`` on its loopback
         ``redirect_uri`` and finishes the sign-in (RFC 8252 §7.3).
@@ -782,10 +831,17 @@ class OAuthService:
         account = await listener.wait()``. Entering binds the port.
 
         Raises:
-            LoopbackUnavailableError: (on entering) not a loopback redirect URI
-                with a port, or the port is taken; paste the URL instead.
+            LoopbackUnavailableError: The redirect URI is the provider's own page; or
+                (on entering) not a loopback redirect URI with a port, or the port is
+                taken. Paste the URL instead.
         """
-        from .loopback import LoopbackListener
+        from .loopback import LoopbackListener, loopback_address
+
+        if loopback_address(pending.redirect_uri) is not None and not self.capturable(pending):
+            raise LoopbackUnavailableError(
+                "The redirect URI is a page of the provider itself, so there is nothing to "
+                "listen for here. Paste the redirected URL instead."
+            )
 
         async def complete(url: str) -> Account:
             return await self.complete_authorization(url, pending.account)

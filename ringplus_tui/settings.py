@@ -85,6 +85,13 @@ _ACCOUNT_KEYS = {
 }
 
 
+def platform_config_dir() -> Path:
+    """The platform's settings directory for ringplus-tui (not created)."""
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("ringplus-tui", appauthor=False))
+
+
 def default_config_dir() -> Path:
     """Return the settings directory: ``$RINGPLUS_TUI_HOME`` or the platform's config dir.
 
@@ -94,9 +101,7 @@ def default_config_dir() -> Path:
     env = os.environ.get(ENV_HOME)
     if env:
         return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir("ringplus-tui", appauthor=False))
+    return platform_config_dir()
 
 
 @dataclass(frozen=True)

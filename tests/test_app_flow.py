@@ -122,3 +122,24 @@ async def test_invalid_credentials_are_shown_next_to_the_field(
         assert "must be a full URL starting with https://" in str(error.render())
         assert isinstance(app.screen, CredentialsScreen)
         assert app.service.settings.apps == {}  # nothing was saved
+
+
+async def test_the_authorize_screen_counts_down_the_time_left_and_never_listens_on_the_sandbox(
+    config_dir, keyring_store, sandbox: Sandbox
+) -> None:
+    from ringplus_tui.messages import Tick
+
+    app = make_app(config_dir, keyring_store, prefill=sandbox_prefill(sandbox))
+    async with app.run_test() as pilot:
+        await reach_authorize(pilot, app, sandbox)
+        screen = app.screen
+        left = screen.query_one("#open-for", Static)
+        assert "10:00" in str(left.render()) or "09:5" in str(left.render())
+        screen.post_message(Tick(screen.pending.expires_at - 61))
+        await pilot.pause()
+        assert "01:01" in str(left.render())
+        screen.post_message(Tick(screen.pending.expires_at + 1))
+        await pilot.pause()
+        assert "expired" in str(left.render())
+        # The sandbox serves its own redirect page: no "port in use" warning.
+        assert not screen.query_one("#listening").display

@@ -299,8 +299,47 @@ def test_command_line_listen_on_a_busy_port_falls_back_to_pasting(cli: Cli, dot:
         ).returncode == 0  # fmt: skip
         assert cli("account", "add", "jane", "--app", "work").returncode == 0
         busy = cli("authorize", "jane", "--listen")
-    assert busy.returncode == 4
+    assert busy.returncode == 1
     assert "in use" in busy.stderr and "--redirected-url" in busy.stderr
     redirected = dot_sign_in_and_consent(busy.stdout.strip())
     pasted = cli("authorize", "jane", "--redirected-url", redirected)
     assert pasted.returncode == 0, pasted.stderr
+
+
+async def test_a_wrong_client_secret_says_what_to_check(
+    service: OAuthService, dot: DotServer
+) -> None:
+    from ringplus_tui.errors import TokenEndpointError
+
+    app = await dot_app(service, dot)
+    await service.save_app(app, "not-the-secret")
+    await service.add_account("alice", "dot")
+    pending = await service.start_authorization("alice")
+    with pytest.raises(TokenEndpointError) as caught:
+        await service.complete_authorization(await browse(pending.authorization_url))
+    assert caught.value.error == "invalid_client"
+    assert "client ID, client secret and client authentication method" in caught.value.message
+    assert not service.settings.account("alice").signed_in
+
+
+def test_command_line_refuses_a_secret_for_a_public_client(cli: Cli, dot: DotServer) -> None:
+    result = cli(
+        "app", "add", "work", "--issuer", dot.issuer, "--client-id", "x",
+        "--redirect-uri", "http://127.0.0.1:8765/callback", "--client-auth", "none",
+        stdin="s3cret\n",
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "public client" in result.stderr and "Nothing was saved" in result.stderr
+    assert cli("app", "list").stdout == ""
+
+
+def test_command_line_warns_about_a_scope_the_provider_does_not_offer(
+    cli: Cli, dot: DotServer
+) -> None:
+    result = cli(
+        "app", "add", "work", "--issuer", dot.issuer, "--client-id", "x",
+        "--redirect-uri", "http://127.0.0.1:8765/callback", "--client-auth", "none",
+        "--scope", "openid", "--scope", "offline_access",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "does not list the scope(s) offline_access" in result.stderr

@@ -238,3 +238,76 @@ async def test_the_sandbox_can_be_discovered_from_its_base_url(
     assert found.provider.authorization_endpoint == expected.authorization_endpoint
     assert found.provider.token_endpoint == expected.token_endpoint
     assert found.provider.revocation_endpoint == expected.revocation_endpoint
+
+
+# -- profiles, and tokens that must not follow a changed app ------------------------------
+
+
+def test_each_settings_directory_is_its_own_keyring_profile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ringplus_tui.secret_store import keyring_service
+    from ringplus_tui.settings import platform_config_dir
+
+    monkeypatch.delenv("RINGPLUS_TUI_KEYRING_SERVICE", raising=False)
+    a, b = keyring_service(tmp_path / "a"), keyring_service(tmp_path / "b")
+    assert a != b and a.startswith("ringplus-tui@") and str(tmp_path / "a") in a
+    assert keyring_service(platform_config_dir()) == "ringplus-tui"
+    assert keyring_service(None) == "ringplus-tui"
+    monkeypatch.setenv("RINGPLUS_TUI_KEYRING_SERVICE", "mine")
+    assert keyring_service(tmp_path / "a") == "mine"
+
+
+async def test_an_app_with_signed_in_accounts_cannot_be_pointed_at_another_server(
+    service: OAuthService, sandbox: Sandbox
+) -> None:
+    from dataclasses import replace
+
+    from flows import sign_in
+
+    await sign_in(service, sandbox, "alice")
+    app = service.settings.app("sandbox")
+    elsewhere = replace(
+        app, provider=replace(app.provider, token_endpoint="https://evil.example/token")
+    )
+    with pytest.raises(ConfigError, match="would send their tokens to another server"):
+        await service.save_app(elsewhere, None)
+    assert service.settings.app("sandbox") == app
+    # Harmless edits still work: scopes, extra parameters.
+    await service.save_app(replace(app, authorization_params=(("prompt", "login"),)), None)
+
+    # Nor can a signed-in account move to another app (its refresh token would follow).
+    await service.save_app(replace(elsewhere, name="other"), "other-secret")
+    with pytest.raises(ConfigError, match="signed in through the app 'sandbox'"):
+        await service.add_account("alice", "other")
+    assert service.settings.account("alice").app == "sandbox"
+    assert service.settings.account("alice").signed_in
+
+
+async def test_a_scope_the_provider_refuses_says_so_and_that_retrying_will_not_help(
+    service: OAuthService, sandbox: Sandbox
+) -> None:
+    from ringplus_tui.errors import AccessDeniedError
+
+    await prepare(service, sandbox)
+    pending = await service.start_authorization("alice")
+    url = (
+        f"{sandbox.redirect_uri}?error=invalid_scope&error_description=offline_access"
+        f"&state={pending.state}"
+    )
+    with pytest.raises(AccessDeniedError) as caught:
+        await service.complete_authorization(url)
+    assert caught.value.title == "Scope not accepted"
+    assert "Retrying will not help" in caught.value.message
+
+
+async def test_the_sandbox_redirect_page_is_not_listened_for(
+    service: OAuthService, sandbox: Sandbox
+) -> None:
+    from ringplus_tui.errors import LoopbackUnavailableError
+
+    await prepare(service, sandbox)
+    pending = await service.start_authorization("alice")
+    assert not service.capturable(pending)  # the sandbox serves its own /callback
+    with pytest.raises(LoopbackUnavailableError, match="page of the provider itself"):
+        service.listen_for_redirect(pending)

@@ -187,7 +187,7 @@ class AccountScreen(Screen[None]):
         if app is None or not app.provider.api_base:
             table.display = False
             self.query_one("#lines-title", Label).update(
-                "No phone lines: this app's provider has no RingPlus API base URL."
+                "Phone lines come from RingPlus's API; this app's provider has none."
             )
             return
         try:

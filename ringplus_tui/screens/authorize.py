@@ -25,7 +25,7 @@ from ..errors import (
     NetworkError,
     RingPlusError,
 )
-from ..loopback import loopback_address
+from ..messages import Tick
 from ..models import PendingAuthorization
 from ..service import OAuthService
 from ..status import format_countdown
@@ -61,6 +61,7 @@ class AuthorizeScreen(Screen[bool]):
         self.account = account
         self.hint = hint
         self.url = ""
+        self.pending: PendingAuthorization | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -74,6 +75,7 @@ class AuthorizeScreen(Screen[bool]):
             if self.hint:
                 yield Static(self.hint, id="hint")
             yield Static("", id="url")
+            yield Static("", id="open-for")
             with Horizontal(classes="buttons"):
                 yield Button("Copy URL", id="copy", compact=True)
                 yield Button("Open in browser", id="open", compact=True)
@@ -112,12 +114,28 @@ class AuthorizeScreen(Screen[bool]):
             self._say(f"{err.title}: {err.message}", error=True)
             return
         self.url = pending.authorization_url
+        self.pending = pending
         self.query_one("#url", Static).update(Text(self.url, overflow="fold"))
-        left = format_countdown(pending.expires_at - self.service.clock())
-        self._say(f"This sign-in stays open for {left}.")
+        self._show_time_left(self.service.clock())
         await self._stop_listening()
-        if loopback_address(pending.redirect_uri) is not None:
+        if self.service.capturable(pending):
             self.listen(pending)
+
+    def _show_time_left(self, now: float) -> None:
+        if self.pending is None:
+            return
+        left = self.pending.expires_at - now
+        text = (
+            f"This sign-in stays open for {format_countdown(left)}."
+            if left > 0
+            else "This sign-in has expired: press Start over (Ctrl+R) for a new URL."
+        )
+        self.query_one("#open-for", Static).update(text)
+
+    @on(Tick)
+    def tick(self, message: Tick) -> None:
+        """Count the time left down, with the app's one clock."""
+        self._show_time_left(message.now)
 
     async def _stop_listening(self) -> None:
         """Stop an earlier listener and wait until its port is free again."""

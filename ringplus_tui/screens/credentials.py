@@ -76,8 +76,10 @@ class CredentialsScreen(Screen[CredentialsResult | None]):
         yield Header()
         with VerticalScroll(id="form"):
             yield Static(
-                "Register an app at your provider (RingPlus: Your Settings > Applications), "
-                "then copy its client ID, client secret and the exact redirect URI here. "
+                "Register an app (an OAuth2 client) at your provider (RingPlus: Your "
+                "Settings > Applications; others: their developer console), then copy its "
+                "client ID, client secret and the exact redirect URI here. For another "
+                "provider, choose it below and give its issuer URL. "
                 f"The secret goes to the {self.service.secret_backend}, never to the "
                 "settings file.",
                 id="intro",
@@ -89,40 +91,6 @@ class CredentialsScreen(Screen[CredentialsResult | None]):
                     self.prefill.account, id="account", placeholder="e.g. personal", compact=True
                 ),
                 "account",
-            )
-            yield from _row(
-                "Client ID", Input(form.client_id, id="client_id", compact=True), "client_id"
-            )
-            secret_hint = (
-                "leave empty to keep the stored secret" if self.prefill.editing else "required"
-            )
-            yield from _row(
-                "Client secret",
-                Input(
-                    self.prefill.client_secret,
-                    id="client_secret",
-                    password=True,
-                    placeholder=secret_hint,
-                    compact=True,
-                ),
-                "client_secret",
-            )
-            yield from _row(
-                "Redirect URI",
-                Input(
-                    form.redirect_uri,
-                    id="redirect_uri",
-                    placeholder="exactly as registered, e.g. https://example.org/callback",
-                    compact=True,
-                ),
-                "redirect_uri",
-            )
-            yield from _row(
-                "Scopes",
-                Input(
-                    form.scopes, id="scopes", placeholder="optional, space-separated", compact=True
-                ),
-                "scopes",
             )
             yield from _row(
                 "Provider",
@@ -210,6 +178,43 @@ class CredentialsScreen(Screen[CredentialsResult | None]):
                     ),
                     "token_placement",
                 )
+            yield from _row(
+                "Client ID", Input(form.client_id, id="client_id", compact=True), "client_id"
+            )
+            if form.token_endpoint_auth_method == "none":
+                secret_hint = "none: a public client has no secret"
+            elif self.prefill.editing:
+                secret_hint = "leave empty to keep the stored secret"
+            else:
+                secret_hint = "required (a public client: client authentication 'none')"
+            yield from _row(
+                "Client secret",
+                Input(
+                    self.prefill.client_secret,
+                    id="client_secret",
+                    password=True,
+                    placeholder=secret_hint,
+                    compact=True,
+                ),
+                "client_secret",
+            )
+            yield from _row(
+                "Redirect URI",
+                Input(
+                    form.redirect_uri,
+                    id="redirect_uri",
+                    placeholder="exactly as registered, e.g. https://example.org/callback",
+                    compact=True,
+                ),
+                "redirect_uri",
+            )
+            yield from _row(
+                "Scopes",
+                Input(
+                    form.scopes, id="scopes", placeholder="optional, space-separated", compact=True
+                ),
+                "scopes",
+            )
             yield Static("", id="error")
             with Horizontal(id="buttons"):
                 label = "Save" if self.prefill.editing else "Save and sign in"
@@ -223,6 +228,16 @@ class CredentialsScreen(Screen[CredentialsResult | None]):
 
     def _show_custom(self, show: bool) -> None:
         self.query_one("#custom").display = show
+
+    @on(Select.Changed, "#token_endpoint_auth_method")
+    def auth_method_changed(self, event: Select.Changed) -> None:
+        secret = self.query_one("#client_secret", Input)
+        if event.value == "none":
+            secret.placeholder = "none: a public client has no secret"
+        elif self.prefill.editing:
+            secret.placeholder = "leave empty to keep the stored secret"
+        else:
+            secret.placeholder = "required (a public client: client authentication 'none')"
 
     @on(Select.Changed, "#provider")
     def provider_changed(self, event: Select.Changed) -> None:
