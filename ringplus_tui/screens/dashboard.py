@@ -72,6 +72,7 @@ class DashboardScreen(Screen[None]):
     """
 
     CSS_PATH = "dashboard.tcss"
+    AUTO_FOCUS = "#accounts"
     BINDINGS = [
         Binding("r", "refresh", "Refresh"),
         Binding("R", "refresh_all", "All"),
@@ -105,7 +106,6 @@ class DashboardScreen(Screen[None]):
     def on_mount(self) -> None:
         self.sub_title = f"Accounts · {self.service.secret_backend}"
         self.reload()
-        self.query_one(DataTable).focus()
 
     def on_screen_resume(self) -> None:
         if self._resumed:  # the first resume follows mount, which just drew the rows
