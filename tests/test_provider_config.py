@@ -311,3 +311,33 @@ async def test_the_sandbox_redirect_page_is_not_listened_for(
     assert not service.capturable(pending)  # the sandbox serves its own /callback
     with pytest.raises(LoopbackUnavailableError, match="page of the provider itself"):
         service.listen_for_redirect(pending)
+
+
+async def test_discovery_faults_are_named_not_crashes(tmp_path: Path) -> None:
+    import httpx2
+
+    from ringplus_tui.errors import NetworkError
+    from ringplus_tui.secret_store import MemorySecretStore
+
+    def html_everywhere(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, text="<html>Sign in</html>")
+
+    service = OAuthService(
+        SettingsStore(tmp_path),
+        MemorySecretStore(),
+        transport=httpx2.MockTransport(html_everywhere),
+    )
+    with pytest.raises(DiscoveryError, match=r"not JSON.*enter the endpoints by hand"):
+        await service.discover(ISSUER)
+
+    def refused(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ConnectError("Connection refused", request=request)
+
+    service = OAuthService(
+        SettingsStore(tmp_path), MemorySecretStore(), transport=httpx2.MockTransport(refused)
+    )
+    with pytest.raises(NetworkError, match=r"Could not connect to id\.example\.org"):
+        await service.discover(ISSUER)
+    with pytest.raises(FieldError, match="https"):
+        await service.discover("http://id.example.org")
+    assert SettingsStore(tmp_path).load().apps == {}
