@@ -14,6 +14,7 @@ import socket
 import httpx2
 from dot_provider import DotServer, dot_sign_in_and_consent
 from pilot_helpers import wait_for
+from ports import free_port
 from rich.text import Text
 from textual.widgets import DataTable, Input, Select, Static
 
@@ -22,13 +23,6 @@ from ringplus_tui.prefill import EMPTY_PREFILL
 from ringplus_tui.screens.authorize import AuthorizeScreen
 from ringplus_tui.screens.credentials import CredentialsScreen
 from ringplus_tui.screens.dashboard import DashboardScreen
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def type_into(pilot, app, field: str, text: str) -> None:

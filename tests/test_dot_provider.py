@@ -21,6 +21,7 @@ import httpx2
 import pytest
 from conftest import RecordingKeyringStore
 from dot_provider import DotServer, dot_sign_in_and_consent
+from ports import free_port
 from test_cli_flow import Cli
 
 from ringplus_tui.errors import (
@@ -34,13 +35,6 @@ from ringplus_tui.secret_store import access_token_key, refresh_token_key
 from ringplus_tui.service import OAuthService
 
 SCOPES = ("openid", "profile", "email", "read")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def dot_app(

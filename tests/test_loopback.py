@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx2
 import pytest
+from ports import free_port
 
 from ringplus_tui.errors import AccessDeniedError, RingPlusError
 from ringplus_tui.loopback import (
@@ -28,13 +29,6 @@ from ringplus_tui.redirect import parse_authorization_response
 STATE = "st4te-Xy_1"
 CODE = "C0DE-very-secret-42"
 PATH = "/callback"
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
 
 
 def ipv6_loopback_works() -> bool:
