@@ -43,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
         "Without a command it opens the dashboard.",
         epilog="Exit status: 0 success; 1 failure; 2 usage error or unknown app/account; "
         "3 the account needs signing in; 4 temporary failure (network, timeout, 5xx), "
-        "nothing changed.",
+        "nothing changed; 130 interrupted (Ctrl+C).",
         parents=[common],
     )
     parser.add_argument(

@@ -266,6 +266,9 @@ async def _listen(service: OAuthService, pending: PendingAuthorization, paste_hi
         left = max(1.0, pending.expires_at - service.clock())
         try:
             account = await asyncio.wait_for(listener.wait(), left)
+        except asyncio.CancelledError:  # Ctrl+C
+            _err(f"\nStopped listening. The sign-in stays open for pasting: {paste_hint}")
+            raise
         except TimeoutError:
             _err(
                 "ringplus-tui: Timed out: no sign-in reached "

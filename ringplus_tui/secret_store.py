@@ -133,8 +133,9 @@ def keyring_service(config_dir: Path | None) -> str:
         return SERVICE_NAME
     from .settings import platform_config_dir
 
-    here = Path(os.path.abspath(config_dir.expanduser()))
-    if here == Path(os.path.abspath(platform_config_dir())):
+    # realpath: a symlinked path to the same directory is the same profile.
+    here = Path(os.path.realpath(config_dir.expanduser()))
+    if here == Path(os.path.realpath(platform_config_dir())):
         return SERVICE_NAME
     return f"{SERVICE_NAME}@{here}"
 

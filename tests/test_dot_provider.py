@@ -337,3 +337,30 @@ def test_command_line_warns_about_a_scope_the_provider_does_not_offer(
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "does not list the scope(s) offline_access" in result.stderr
+
+
+def test_ctrl_c_while_listening_says_the_sign_in_can_still_be_pasted(
+    cli: Cli, dot: DotServer
+) -> None:
+    import signal
+    import time
+
+    redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
+    client_id, _ = dot.register_client("public", redirect_uri)
+    assert cli(
+        "app", "add", "work", "--issuer", dot.issuer, "--client-id", client_id,
+        "--redirect-uri", redirect_uri, "--client-auth", "none",
+    ).returncode == 0  # fmt: skip
+    assert cli("account", "add", "jane", "--app", "work").returncode == 0
+    waiting = cli.start("authorize", "jane", "--listen")
+    assert waiting.stdout is not None and waiting.stderr is not None
+    url = waiting.stdout.readline().strip()
+    deadline = time.monotonic() + 20
+    while "Waiting for the browser" not in waiting.stderr.readline():
+        assert time.monotonic() < deadline
+    waiting.send_signal(signal.SIGINT)
+    _out, err = waiting.communicate(timeout=30)
+    assert waiting.returncode == 130
+    assert "Stopped listening" in err and "--redirected-url" in err
+    pasted = cli("authorize", "jane", "--redirected-url", dot_sign_in_and_consent(url))
+    assert pasted.returncode == 0, pasted.stderr

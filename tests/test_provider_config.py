@@ -252,6 +252,9 @@ def test_each_settings_directory_is_its_own_keyring_profile(
     monkeypatch.delenv("RINGPLUS_TUI_KEYRING_SERVICE", raising=False)
     a, b = keyring_service(tmp_path / "a"), keyring_service(tmp_path / "b")
     assert a != b and a.startswith("ringplus-tui@") and str(tmp_path / "a") in a
+    (tmp_path / "a").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "a")
+    assert keyring_service(tmp_path / "link") == a  # a symlink reaches the same profile
     assert keyring_service(platform_config_dir()) == "ringplus-tui"
     assert keyring_service(None) == "ringplus-tui"
     monkeypatch.setenv("RINGPLUS_TUI_KEYRING_SERVICE", "mine")

@@ -60,7 +60,13 @@ TEMPLATES = [
     }
 ]
 DATABASES = {
-    "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": DATA_DIR / "db.sqlite3"},
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": DATA_DIR / "db.sqlite3",
+        # Concurrent refreshes (refresh --all runs 8) must wait for SQLite's write lock
+        # rather than fail with "database is locked" (an HTTP 500).
+        "OPTIONS": {"timeout": 30},
+    },
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Client secrets and passwords are hashed with the password hasher; PBKDF2's million rounds would
