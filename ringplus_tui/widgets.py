@@ -43,7 +43,8 @@ class CountdownTable(DataTable[CellType]):
     and repaints only their rows.
 
     It relies on ``DataTable``'s private caches as Textual 8 has them; if they are
-    not there, it falls back to ``update_cell`` (correct, only slower).
+    not there or shaped otherwise, it falls back to what ``update_cell`` does
+    (correct, only slower).
     """
 
     def update_live_cells(self, changes: Sequence[tuple[str, str, CellType]]) -> None:
@@ -73,17 +74,22 @@ class CountdownTable(DataTable[CellType]):
             data[row_key][column_key] = value
             cells.add((row_key, column_key))
             rows.setdefault(row_key, self.get_row_index(row_key))
-        regions = {key: self._get_row_region(index) for key, index in rows.items()}
-        lines = {y for region in regions.values() for y in range(region.y, region.bottom)}
-        cell_cache, row_cache, line_cache = caches
-        for cell_key in [k for k in cell_cache.keys() if (k[0], k[1]) in cells]:  # noqa: SIM118
-            cell_cache.discard(cell_key)
-        for render_key in [k for k in row_cache.keys() if k[0] in rows]:  # noqa: SIM118
-            row_cache.discard(render_key)
-        for line_key in [k for k in line_cache.keys() if k[0] in lines]:  # noqa: SIM118
-            line_cache.discard(line_key)
-        indexes = set(rows.values())
-        for index_key in [k for k in renderables.keys() if k[1] in indexes]:  # noqa: SIM118
-            renderables.discard(index_key)
+        try:
+            regions = {key: self._get_row_region(index) for key, index in rows.items()}
+            lines = {y for region in regions.values() for y in range(region.y, region.bottom)}
+            cell_cache, row_cache, line_cache = caches
+            for cell_key in [k for k in cell_cache.keys() if (k[0], k[1]) in cells]:  # noqa: SIM118
+                cell_cache.discard(cell_key)
+            for render_key in [k for k in row_cache.keys() if k[0] in rows]:  # noqa: SIM118
+                row_cache.discard(render_key)
+            for line_key in [k for k in line_cache.keys() if k[0] in lines]:  # noqa: SIM118
+                line_cache.discard(line_key)
+            indexes = set(rows.values())
+            for index_key in [k for k in renderables.keys() if k[1] in indexes]:  # noqa: SIM118
+                renderables.discard(index_key)
+        except (AttributeError, IndexError, TypeError):  # caches shaped otherwise
+            self._update_count += 1  # what update_cell does: every cache is stale
+            self.refresh()
+            return
         for region in regions.values():
             self._refresh_region(region)

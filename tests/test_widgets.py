@@ -34,3 +34,16 @@ async def test_a_changed_countdown_is_painted_and_the_other_rows_keep_theirs() -
         assert "06:39" in painted(table, 0)
         assert "23h 17m" in painted(table, 1)
         assert table.get_cell("alice", "Left") == "06:39"
+
+
+async def test_a_datatable_with_other_caches_still_paints_the_change() -> None:
+    app = TableApp()
+    async with app.run_test() as pilot:
+        table = app.query_one(CountdownTable)
+        await pilot.pause()
+        painted(table, 0)
+        table._line_cache = None  # type: ignore[assignment]  # as if Textual changed it
+        table.update_live_cells([("alice", "Left", "06:38")])
+        table._line_cache = type(table._row_render_cache)(1000)  # type: ignore[assignment]
+        await pilot.pause()
+        assert "06:38" in painted(table, 0)
