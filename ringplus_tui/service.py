@@ -673,28 +673,24 @@ class OAuthService:
             SecretStoreError: The token could not be stored.
         """
         response = parse_authorization_response(pasted)
-        if response.state:
+        pending = await self._find_pending(response.state, account) if response.state else None
+        if pending is not None and pending.app in self._settings.apps:
             # RFC 9207 §2.4: check 'iss' before acting on the response, errors included.
-            started = await self._find_pending(response.state, account)
-            if started is not None and started.app in self._settings.apps:
-                provider = self._settings.apps[started.app].provider
-                check_issuer_parameter(
-                    response,
-                    provider.issuer,
-                    always_sent=provider.authorization_response_iss_parameter_supported,
-                )
+            provider = self._settings.apps[pending.app].provider
+            check_issuer_parameter(
+                response,
+                provider.issuer,
+                always_sent=provider.authorization_response_iss_parameter_supported,
+            )
         if response.error is not None:
-            if response.state:
-                dropped = await self._find_pending(response.state, account)
-                if dropped is not None:
-                    await self._drop_pending(dropped)
+            if pending is not None:
+                await self._drop_pending(pending)
             response.raise_for_error()
         if not response.state:
             raise StateMismatchError(
                 "The URL has no 'state', so it cannot be matched to a sign-in started here. "
                 "Copy the whole address bar, or start the sign-in again."
             )
-        pending = await self._find_pending(response.state, account)
         if pending is None:
             if response.state in self._used_states:
                 raise StateMismatchError(
