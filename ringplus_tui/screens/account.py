@@ -48,8 +48,10 @@ class AccountScreen(Screen[None]):
         Binding("r", "refresh", "Refresh"),
         Binding("s", "sign_in", "Sign in"),
         Binding("p", "password", "Password"),
-        Binding("v", "reveal", "Reveal"),
-        Binding("y", "copy", "Copy"),
+        # On screen as buttons beside the token; kept off the footer so that
+        # Revoke, Forget and Remove fit in 100 columns.
+        Binding("v", "reveal", "Reveal", show=False),
+        Binding("y", "copy", "Copy", show=False),
         Binding("t", "toggle_auto", "Auto"),
         Binding("n", "rename", "Rename"),
         Binding("x", "revoke", "Revoke"),
@@ -81,7 +83,7 @@ class AccountScreen(Screen[None]):
             lines: DataTable[str] = DataTable(id="lines", cursor_type="none")
             yield lines
             yield Static("", id="message")
-        yield Footer()
+        yield Footer(compact=True)  # so that Revoke, Forget and Remove fit in 100 columns
 
     @property
     def record(self) -> Account | None:
