@@ -52,7 +52,9 @@ class RingPlusApp(App[None]):
     """
 
     TITLE = "ringplus-tui"
-    BINDINGS = [Binding("q", "quit", "Quit")]
+    # q quits from every screen; the footer names it on the dashboard only, where
+    # there is room (the account screen needs its width for its own keys).
+    BINDINGS = [Binding("q", "quit", "Quit", show=False)]
 
     def __init__(
         self,

@@ -44,7 +44,7 @@ class AccountScreen(Screen[None]):
 
     CSS_PATH = "account.tcss"
     BINDINGS = [
-        Binding("escape", "back", "Back"),
+        Binding("escape", "back", "Back", show=False),  # Escape: the footer has no room
         Binding("r", "refresh", "Refresh"),
         Binding("s", "sign_in", "Sign in"),
         Binding("p", "password", "Password"),
@@ -83,7 +83,9 @@ class AccountScreen(Screen[None]):
             lines: DataTable[str] = DataTable(id="lines", cursor_type="none")
             yield lines
             yield Static("", id="message")
-        yield Footer(compact=True)  # so that Revoke, Forget and Remove fit in 100 columns
+        # Compact, and without the palette hint (Ctrl+P still works) or Escape, so
+        # that every key down to Remove fits in 80 columns.
+        yield Footer(compact=True, show_command_palette=False)
 
     @property
     def record(self) -> Account | None:

@@ -81,6 +81,7 @@ class DashboardScreen(Screen[None]):
         Binding("enter", "open", "Details", show=False),
         Binding("A", "apps", "Apps"),
         Binding("slash", "filter", "Filter"),
+        Binding("q", "app.quit", "Quit"),
     ]
 
     def __init__(self, service: OAuthService, board: RefreshBoard, *, clock: Clock) -> None:
