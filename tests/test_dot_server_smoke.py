@@ -60,6 +60,17 @@ def _token(
     return httpx2.post(metadata["token_endpoint"], data=data, auth=auth)
 
 
+def _code_grant(code: str, verifier: str, **extra: str) -> dict[str, str]:
+    """The body of an authorization-code exchange with PKCE (RFC 6749 §4.1.3, RFC 7636)."""
+    return {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT_URI,
+        "code_verifier": verifier,
+        **extra,
+    }
+
+
 def test_discovery_documents_agree_on_the_issuer(dot: DotServer, metadata: dict[str, Any]) -> None:
     oidc = httpx2.get(f"{dot.issuer}/.well-known/openid-configuration").json()
     assert metadata["issuer"] == oidc["issuer"] == dot.issuer
@@ -79,16 +90,7 @@ def test_confidential_client_with_basic_auth(dot: DotServer, metadata: dict[str,
     assert params["iss"] == dot.issuer
     assert params["code"]
 
-    response = _token(
-        metadata,
-        {
-            "grant_type": "authorization_code",
-            "code": params["code"],
-            "redirect_uri": REDIRECT_URI,
-            "code_verifier": verifier,
-        },
-        auth=(client_id, secret),
-    )
+    response = _token(metadata, _code_grant(params["code"], verifier), auth=(client_id, secret))
     assert response.status_code == 200, response.text
     tokens = response.json()
     assert tokens["token_type"] == "Bearer"
@@ -111,12 +113,7 @@ def test_refresh_rotates_and_the_old_token_is_rejected(
     client_id, secret = dot.register_client("confidential", REDIRECT_URI)
     assert secret
     params, verifier, _, _ = _authorize(metadata, client_id)
-    first = _token(
-        metadata,
-        {"grant_type": "authorization_code", "code": params["code"]}
-        | {"redirect_uri": REDIRECT_URI, "code_verifier": verifier},
-        auth=(client_id, secret),
-    ).json()
+    first = _token(metadata, _code_grant(params["code"], verifier), auth=(client_id, secret)).json()
 
     refresh = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
     second = _token(metadata, refresh, auth=(client_id, secret))
@@ -135,14 +132,7 @@ def test_client_secret_post(dot: DotServer, metadata: dict[str, Any]) -> None:
     params, verifier, _, _ = _authorize(metadata, client_id, scope="read")
     response = _token(
         metadata,
-        {
-            "grant_type": "authorization_code",
-            "code": params["code"],
-            "redirect_uri": REDIRECT_URI,
-            "code_verifier": verifier,
-            "client_id": client_id,
-            "client_secret": secret,
-        },
+        _code_grant(params["code"], verifier, client_id=client_id, client_secret=secret),
     )
     assert response.status_code == 200, response.text
     assert "id_token" not in response.json()  # no openid scope, no id_token
@@ -152,14 +142,13 @@ def test_public_client_with_pkce_only(dot: DotServer, metadata: dict[str, Any]) 
     client_id, secret = dot.register_client("public", REDIRECT_URI)
     assert secret is None
     params, verifier, _, _ = _authorize(metadata, client_id)
-    code = {"grant_type": "authorization_code", "code": params["code"]}
-    code |= {"redirect_uri": REDIRECT_URI, "client_id": client_id}
-    wrong = _token(metadata, code | {"code_verifier": secrets.token_urlsafe(48)})
+    wrong_verifier = secrets.token_urlsafe(48)
+    wrong = _token(metadata, _code_grant(params["code"], wrong_verifier, client_id=client_id))
     assert wrong.status_code == 400
     assert wrong.json()["error"] == "invalid_grant"
 
     params, verifier, _, _ = _authorize(metadata, client_id)
-    response = _token(metadata, code | {"code": params["code"], "code_verifier": verifier})
+    response = _token(metadata, _code_grant(params["code"], verifier, client_id=client_id))
     assert response.status_code == 200, response.text
     tokens = response.json()
     assert tokens["id_token"] and tokens["refresh_token"]
@@ -174,10 +163,7 @@ def test_revoke_a_refresh_token(dot: DotServer, metadata: dict[str, Any]) -> Non
     assert secret
     params, verifier, _, _ = _authorize(metadata, client_id, scope="read")
     tokens = _token(
-        metadata,
-        {"grant_type": "authorization_code", "code": params["code"]}
-        | {"redirect_uri": REDIRECT_URI, "code_verifier": verifier},
-        auth=(client_id, secret),
+        metadata, _code_grant(params["code"], verifier), auth=(client_id, secret)
     ).json()
 
     revoke = {"token": tokens["refresh_token"], "token_type_hint": "refresh_token"}
