@@ -32,6 +32,42 @@ async def type_into(pilot, app, field: str, text: str) -> None:
     await pilot.press(*text)
 
 
+async def discover(pilot, app, issuer: str, *, secret: str = "", press_button: bool = False):
+    """On the credentials screen: choose another provider, name the app 'work', type the
+    client secret (if any) and the issuer, and discover (Enter, or the button)."""
+    await wait_for(pilot, lambda: isinstance(app.screen, CredentialsScreen))
+    screen = app.screen
+    screen.query_one("#provider", Select).value = "custom"
+    await pilot.pause()
+    await type_into(pilot, app, "name", "work")
+    if secret:
+        await type_into(pilot, app, "client_secret", secret)
+    await type_into(pilot, app, "issuer", issuer)
+    if press_button:
+        screen.query_one("#discover").press()
+    else:
+        await pilot.press("enter")  # Enter in the Issuer field discovers
+    await wait_for(
+        pilot, lambda: screen.query_one("#token_endpoint", Input).value.endswith("/token/")
+    )
+    return screen
+
+
+async def save_and_authorize(
+    pilot, app, *, client_id: str, redirect_uri: str, scopes: str = ""
+) -> AuthorizeScreen:
+    """Fill in the rest of the form for the account 'jane', save, wait for the URL."""
+    await type_into(pilot, app, "client_id", client_id)
+    await type_into(pilot, app, "redirect_uri", redirect_uri)
+    if scopes:
+        await type_into(pilot, app, "scopes", scopes)
+    await type_into(pilot, app, "account", "jane")
+    await pilot.press("ctrl+s")
+    await wait_for(pilot, lambda: isinstance(app.screen, AuthorizeScreen) and app.screen.url)
+    screen: AuthorizeScreen = app.screen
+    return screen
+
+
 async def test_discover_then_sign_in_through_the_loopback_listener(
     config_dir, keyring_store, dot: DotServer
 ) -> None:
@@ -39,27 +75,17 @@ async def test_discover_then_sign_in_through_the_loopback_listener(
     client_id, _ = await asyncio.to_thread(dot.register_client, "public", redirect_uri)
     app = make_app(config_dir, keyring_store)
     async with app.run_test(size=(110, 40)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, CredentialsScreen))
-        screen = app.screen
-        screen.query_one("#provider", Select).value = "custom"
-        await pilot.pause()
-        await type_into(pilot, app, "name", "work")
-        await type_into(pilot, app, "issuer", dot.issuer)
-        await pilot.press("enter")  # Enter in the Issuer field discovers
-        await wait_for(
-            pilot, lambda: screen.query_one("#token_endpoint", Input).value.endswith("/token/")
-        )
+        screen = await discover(pilot, app, dot.issuer)
         found = str(screen.query_one("#discovered", Static).render())
         assert "RFC 9207" in found and "public client" in found
         assert screen.query_one("#token_endpoint_auth_method", Select).value == "none"
-        await type_into(pilot, app, "client_id", client_id)
-        await type_into(pilot, app, "redirect_uri", redirect_uri)
-        await type_into(pilot, app, "scopes", "openid profile email")
-        await type_into(pilot, app, "account", "jane")
-        await pilot.press("ctrl+s")
-
-        await wait_for(pilot, lambda: isinstance(app.screen, AuthorizeScreen) and app.screen.url)
-        authorize = app.screen
+        authorize = await save_and_authorize(
+            pilot,
+            app,
+            client_id=client_id,
+            redirect_uri=redirect_uri,
+            scopes="openid profile email",
+        )
         await wait_for(
             pilot, lambda: "Listening on" in str(authorize.query_one("#listening").render())
         )
@@ -92,28 +118,13 @@ async def test_a_busy_redirect_port_is_explained_and_pasting_still_works(
         )
         app = make_app(config_dir, keyring_store, prefill=EMPTY_PREFILL)
         async with app.run_test(size=(110, 40)) as pilot:
-            await wait_for(pilot, lambda: isinstance(app.screen, CredentialsScreen))
-            screen = app.screen
-            screen.query_one("#provider", Select).value = "custom"
-            await pilot.pause()
-            await type_into(pilot, app, "name", "work")
-            await type_into(pilot, app, "client_secret", secret or "")
-            await type_into(pilot, app, "issuer", dot.issuer)
-            screen.query_one("#discover").press()
-            await wait_for(
-                pilot, lambda: screen.query_one("#token_endpoint", Input).value.endswith("/token/")
-            )
+            screen = await discover(pilot, app, dot.issuer, secret=secret or "", press_button=True)
             assert screen.query_one("#token_endpoint_auth_method", Select).value == (
                 "client_secret_basic"
             )
-            await type_into(pilot, app, "client_id", client_id)
-            await type_into(pilot, app, "redirect_uri", redirect_uri)
-            await type_into(pilot, app, "account", "jane")
-            await pilot.press("ctrl+s")
-            await wait_for(
-                pilot, lambda: isinstance(app.screen, AuthorizeScreen) and app.screen.url
+            authorize = await save_and_authorize(
+                pilot, app, client_id=client_id, redirect_uri=redirect_uri
             )
-            authorize = app.screen
             listening = authorize.query_one("#listening")
             await wait_for(pilot, lambda: "in use" in str(listening.render()))
             assert "Paste" in str(listening.render())
