@@ -14,12 +14,13 @@ import subprocess
 import sys
 import tempfile
 import threading
-from html.parser import HTMLParser
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import urljoin, urlsplit
 
 import httpx2
+
+from ringplus_tui.htmlforms import Form, parse_forms
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 USERNAME = "alice"
@@ -169,17 +170,19 @@ def dot_sign_in_and_consent(
                     return location
                 response = browser.get(location)
                 continue
-            forms = _parse_forms(response.text)
-            login = next((form for form in forms if "password" in form.fields), None)
-            consent = next((form for form in forms if form.id == "authorizationForm"), None)
+            forms = parse_forms(response.text)
+            login = next((form for form in forms if form.password_field), None)
+            consent = next(
+                (form for form in forms if any(b.name == "allow" for b in form.buttons)), None
+            )
             if login is not None:
                 if signed_in:
                     raise AssertionError(f"sign-in as {username!r} failed")
-                fields = {**login.fields, "username": username, "password": password}
+                fields = {**_values(login), "username": username, "password": password}
                 response = browser.post(urljoin(str(response.url), login.action), data=fields)
                 signed_in = True
             elif consent is not None:
-                fields = dict(consent.fields)
+                fields = _values(consent)
                 if allow:
                     fields["allow"] = "Authorize"
                 answer = browser.post(urljoin(str(response.url), consent.action), data=fields)
@@ -193,38 +196,6 @@ def dot_sign_in_and_consent(
     raise AssertionError("too many redirects at the provider")
 
 
-class _Form:
-    """One ``<form>``: its id, action and the values its inputs would submit (no buttons)."""
-
-    def __init__(self, form_id: str | None, action: str) -> None:
-        self.id = form_id
-        self.action = action
-        self.fields: dict[str, str] = {}
-
-
-class _FormParser(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.forms: list[_Form] = []
-        self._current: _Form | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = {key: value or "" for key, value in attrs}
-        if tag == "form":
-            self._current = _Form(attributes.get("id"), attributes.get("action", ""))
-            self.forms.append(self._current)
-        elif tag == "input" and self._current is not None:
-            name = attributes.get("name")
-            if name and attributes.get("type", "text").lower() not in ("submit", "button"):
-                self._current.fields[name] = attributes.get("value", "")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self._current = None
-
-
-def _parse_forms(html: str) -> list[_Form]:
-    parser = _FormParser()
-    parser.feed(html)
-    parser.close()
-    return parser.forms
+def _values(form: Form) -> dict[str, str]:
+    """What the form's inputs would submit (no buttons)."""
+    return {f.name: f.value for f in form.fields if f.name}
