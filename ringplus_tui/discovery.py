@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .errors import ConfigError, DiscoveryError
 from .models import CLIENT_AUTH_METHODS, Provider
-from .validation import check_url
+from .validation import FieldError, check_url
 
 if TYPE_CHECKING:
     import httpx2
@@ -62,8 +62,6 @@ def check_issuer(value: str) -> str:
     Raises:
         FieldError: Not such a URL.
     """
-    from .validation import FieldError
-
     issuer = check_url("issuer", value, label="Issuer")
     if urlsplit(issuer).query:
         raise FieldError("issuer", "The issuer URL must not have a '?query' part (RFC 8414 §2).")
