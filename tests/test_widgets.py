@@ -47,3 +47,19 @@ async def test_a_datatable_with_other_caches_still_paints_the_change() -> None:
         table._line_cache = type(table._row_render_cache)(1000)  # type: ignore[assignment]
         await pilot.pause()
         assert "06:38" in painted(table, 0)
+
+
+async def test_the_no_match_note_goes_away_when_the_filter_matches_again(tmp_path) -> None:
+    from pilot_helpers import wait_for
+    from test_snapshots import DASHBOARD_ACCOUNTS, make_snapshot_app
+    from textual.widgets import Input, Static
+
+    app = make_snapshot_app(tmp_path, DASHBOARD_ACCOUNTS)
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: len(app.dashboard._rows) == 5)
+        note = app.dashboard.query_one("#last-result", Static)
+        app.dashboard.query_one("#filter", Input).value = "zz"
+        await wait_for(pilot, lambda: "No account matches" in str(note.render()))
+        app.dashboard.query_one("#filter", Input).value = "per"
+        await wait_for(pilot, lambda: app.dashboard._rows == ["personal"])
+        assert "No account matches" not in str(note.render())

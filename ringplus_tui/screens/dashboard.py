@@ -32,7 +32,7 @@ STATUS_STYLE = {
 }
 COLUMNS = ("Account", "Status", "Left", "Expires", "App", "User", "Lines", "Refreshed")
 """What dies when comes first, so it is visible at 80 columns; the rest scrolls."""
-WIDTHS = (None, 19, 11, 8, None, None, 5, 9)
+WIDTHS = (None, 19, 7, 8, None, None, 5, 9)
 """Fixed widths where the content's width is known: nothing to measure for 1,000 rows."""
 _LIVE = range(1, 4)  # the columns a tick changes: status, countdown, expiry
 
@@ -98,8 +98,8 @@ class DashboardScreen(Screen[None]):
         yield Input(placeholder="Filter accounts (/)", id="filter", compact=True)
         yield Static("No accounts yet. Press [b]a[/b] to add one.", id="empty", markup=True)
         table: CountdownTable[Text | str] = CountdownTable(
-            id="accounts", cursor_type="row", zebra_stripes=True
-        )
+            id="accounts", cursor_type="row", zebra_stripes=True, fixed_columns=1
+        )  # the account name stays in view when a narrow terminal scrolls sideways
         yield table
         yield Static("", id="last-result")
         yield Footer()
@@ -147,8 +147,11 @@ class DashboardScreen(Screen[None]):
         empty = not self.service.settings.accounts
         self.query_one("#empty").display = empty
         table.display = not empty
+        no_match = "No account matches the filter; Escape clears it."
         if not empty and not self._rows:
-            self.report("No account matches the filter; Escape clears it.")
+            self.report(no_match)
+        elif str(self.query_one("#last-result", Static).render()) == no_match:
+            self.report("")  # the filter matches again
         if keep in self._rows:
             table.move_cursor(row=self._rows.index(keep))
         self._show_progress()
