@@ -674,6 +674,9 @@ class OAuthService:
         """
         response = parse_authorization_response(pasted)
         pending = await self._find_pending(response.state, account) if response.state else None
+        if pending is not None and response.url is not None and response.error is None:
+            # A URL that is not the redirect URI at all is named as that, not as a mix-up.
+            check_redirect_uri(response.url, pending.redirect_uri)
         if pending is not None and pending.app in self._settings.apps:
             # RFC 9207 §2.4: check 'iss' before acting on the response, errors included.
             provider = self._settings.apps[pending.app].provider
@@ -708,8 +711,6 @@ class OAuthService:
                 "This sign-in was started more than 10 minutes ago and has expired. "
                 "Start it again and paste the new URL."
             )
-        if response.url is not None:
-            check_redirect_uri(response.url, pending.redirect_uri)
         record = self._settings.account(pending.account)
         app = self._settings.app(pending.app)
         client = await self._client(app, need_secret=True)

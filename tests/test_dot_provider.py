@@ -364,3 +364,16 @@ def test_ctrl_c_while_listening_says_the_sign_in_can_still_be_pasted(
     assert "Stopped listening" in err and "--redirected-url" in err
     pasted = cli("authorize", "jane", "--redirected-url", dot_sign_in_and_consent(url))
     assert pasted.returncode == 0, pasted.stderr
+
+
+async def test_a_url_for_another_redirect_uri_is_named_as_that_not_as_a_mix_up(
+    service: OAuthService, dot: DotServer
+) -> None:
+    from ringplus_tui.errors import RedirectMismatchError
+
+    await dot_app(service, dot)
+    await service.add_account("alice", "dot")
+    pending = await service.start_authorization("alice")
+    wrong_port = f"http://127.0.0.1:41851/callback?code=abc&state={pending.state}"
+    with pytest.raises(RedirectMismatchError, match="port is 41851"):
+        await service.complete_authorization(wrong_port)
