@@ -46,7 +46,10 @@ def _keyring_problem() -> str | None:
         ok = keyring.get_password(probe, "probe") == "value"
         keyring.delete_password(probe, "probe")
     except Exception as err:
-        return f"no usable OS keyring ({type(err).__name__}: {err})"
+        return (
+            f"no usable OS keyring ({type(err).__name__}); to run these, see the README's "
+            "'When there is no keyring' (a D-Bus session with gnome-keyring, as CI does)"
+        )
     return None if ok else "the OS keyring backend does not keep secrets"
 
 
