@@ -6,8 +6,11 @@ import re
 from collections.abc import Sequence
 
 from textual import events
-from textual.widgets import DataTable, Input
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Input
 from textual.widgets._data_table import CellDoesNotExist, CellType, ColumnKey, RowKey
+
+FooterKeys = tuple[object, ...]
 
 
 class PasteInput(Input):
@@ -30,6 +33,43 @@ class PasteInput(Input):
             self.cursor_position = len(text)
             self.scroll_visible()
         event.stop()
+
+
+class KeysFooter(Footer):
+    """Textual's :class:`Footer`, rebuilt only when the keys it shows change.
+
+    ``Footer`` throws away and re-mounts all its keys whenever the screen's
+    bindings *may* have changed: the screen is shown, focus moves, or an app calls
+    ``refresh_bindings``. Opening the dashboard does that three times, and each
+    rebuild re-styles every key (about a third of the start-up time over a bare
+    app). This compares what the keys would be (key, label, enabled, tooltip,
+    group) and skips a rebuild that would draw the same footer.
+    """
+
+    _shown: FooterKeys | None = None
+
+    def _keys(self) -> FooterKeys:
+        if not self._bindings_ready:
+            return ()
+        palette = self.app.COMMAND_PALETTE_BINDING
+        keys = tuple(
+            (key, active.enabled, active.tooltip, *_shown_fields(active.binding))
+            for key, active in self.screen.active_bindings.items()
+            if active.binding.show or key == palette
+        )
+        return (keys, self.compact, self.show_command_palette, self.app.ENABLE_COMMAND_PALETTE)
+
+    async def recompose(self) -> None:
+        """Rebuild the keys if they differ from the ones on screen."""
+        keys = self._keys()
+        if keys == self._shown and self.children:
+            return
+        self._shown = keys
+        await super().recompose()
+
+
+def _shown_fields(binding: Binding) -> tuple[object, ...]:
+    return (binding.action, binding.description, binding.group, binding.tooltip)
 
 
 class CountdownTable(DataTable[CellType]):

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widgets import Button
+from textual.widgets._footer import FooterKey
 
-from ringplus_tui.widgets import CountdownTable
+from ringplus_tui.widgets import CountdownTable, KeysFooter
 
 
 class TableApp(App[None]):
@@ -63,3 +66,46 @@ async def test_the_no_match_note_goes_away_when_the_filter_matches_again(tmp_pat
         app.dashboard.query_one("#filter", Input).value = "per"
         await wait_for(pilot, lambda: app.dashboard._rows == ["personal"])
         assert "No account matches" not in str(note.render())
+
+
+class FooterApp(App[None]):
+    BINDINGS = [Binding("r", "refresh", "Refresh"), Binding("x", "remove", "Remove")]
+    removable = True
+
+    def compose(self) -> ComposeResult:
+        yield Button("one")
+        yield Button("two")
+        yield KeysFooter()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return None if action == "remove" and not self.removable else True
+
+    def action_refresh(self) -> None: ...
+
+    def action_remove(self) -> None: ...
+
+
+def footer_keys(app: App[None]) -> dict[str, bool]:
+    """The footer's keys as a person sees them: label, and whether it is usable."""
+    keys = app.query(FooterKey)
+    return {k.description: not k.has_class("-disabled") for k in keys if k.description != "palette"}
+
+
+async def test_the_footer_shows_a_key_that_becomes_unusable_as_dimmed_and_back() -> None:
+    app = FooterApp()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert footer_keys(app) == {"Refresh": True, "Remove": True}
+        await pilot.press("tab")  # focus moves; the keys stay as they were
+        await pilot.pause()
+        assert footer_keys(app) == {"Refresh": True, "Remove": True}
+        app.removable = False
+        app.screen.refresh_bindings()
+        await pilot.pause()
+        await pilot.pause()
+        assert footer_keys(app) == {"Refresh": True, "Remove": False}
+        app.removable = True
+        app.screen.refresh_bindings()
+        await pilot.pause()
+        await pilot.pause()
+        assert footer_keys(app) == {"Refresh": True, "Remove": True}

@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Header, Label, Static
+from textual.widgets import Button, DataTable, Header, Label, Static
 
 from ..errors import RingPlusError
 from ..messages import AccountsChanged, PasswordSignIn, RefreshRequested, SignIn, Tick
@@ -22,6 +22,7 @@ from ..models import Account, mask
 from ..scheduler import RefreshBoard
 from ..service import Clock, OAuthService
 from ..status import account_margin, format_countdown
+from ..widgets import KeysFooter
 from .dashboard import status_text
 from .modals import ConfirmModal, TextModal
 
@@ -85,7 +86,7 @@ class AccountScreen(Screen[None]):
             yield Static("", id="message")
         # Compact, and without the palette hint (Ctrl+P still works) or Escape, so
         # that every key down to Remove fits in 80 columns.
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeysFooter(compact=True, show_command_palette=False)
 
     @property
     def record(self) -> Account | None:

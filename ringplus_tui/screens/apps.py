@@ -6,11 +6,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from ..errors import RingPlusError
 from ..messages import AccountsChanged, AddAccount
 from ..service import OAuthService
+from ..widgets import KeysFooter
 from .modals import ConfirmModal, TextModal
 
 
@@ -44,7 +45,7 @@ class AppsScreen(Screen[None]):
         table: DataTable[str] = DataTable(id="apps", cursor_type="row")
         yield table
         yield Static("", id="message")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Apps"

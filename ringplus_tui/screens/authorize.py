@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, LoadingIndicator, Static
+from textual.widgets import Button, Header, LoadingIndicator, Static
 
 from ..errors import (
     AuthorizationResponseError,
@@ -29,7 +29,7 @@ from ..messages import Tick
 from ..models import PendingAuthorization
 from ..service import OAuthService
 from ..status import format_countdown
-from ..widgets import PasteInput
+from ..widgets import KeysFooter, PasteInput
 
 
 def _has_graphical_browser() -> bool:
@@ -94,7 +94,7 @@ class AuthorizeScreen(Screen[bool]):
                 yield Button("Sign in", id="submit", variant="primary", compact=True)
                 yield Button("Start over", id="restart", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.sub_title = f"Sign in {self.account}"

@@ -14,13 +14,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
+from textual.widgets import Button, Header, Input, Label, Select, Static
 
 from ..errors import RingPlusError
 from ..models import CLIENT_AUTH_METHODS
 from ..prefill import CredentialsPrefill
 from ..service import OAuthService
 from ..validation import AppInput, FieldError, build_app, check_name
+from ..widgets import KeysFooter
 
 AUTH_LABELS = {
     "client_secret_basic": "client_secret_basic (HTTP Basic)",
@@ -220,7 +221,7 @@ class CredentialsScreen(Screen[CredentialsResult | None]):
                 label = "Save" if self.prefill.editing else "Save and sign in"
                 yield Button(label, id="save", variant="primary")
                 yield Button("Cancel", id="cancel")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "App credentials"

@@ -14,14 +14,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from ..messages import AccountsChanged, AddAccount, RefreshRequested, SignIn, Tick
 from ..models import Account
 from ..scheduler import RefreshBoard
 from ..service import Clock, OAuthService
 from ..status import TokenStatus, format_countdown, token_status
-from ..widgets import CountdownTable
+from ..widgets import CountdownTable, KeysFooter
 
 STATUS_STYLE = {
     TokenStatus.VALID: "bold green",
@@ -102,7 +102,7 @@ class DashboardScreen(Screen[None]):
         )  # the account name stays in view when a narrow terminal scrolls sideways
         yield table
         yield Static("", id="last-result")
-        yield Footer()
+        yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = f"Accounts · {self.service.secret_backend}"
