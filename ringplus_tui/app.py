@@ -79,8 +79,9 @@ class RingPlusApp(App[None]):
     def on_mount(self) -> None:
         self.push_screen(self.dashboard)
         self.set_interval(1.0, self.tick, name="ringplus tick")
-        # A moment after the dashboard is on screen: loading the keyring library takes
-        # about 0.3 s of CPU, which would otherwise delay the first frame.
+        # A moment after the dashboard is on screen: the check starts a process that
+        # loads the keyring library (about 0.3 s of CPU), which would compete with
+        # drawing the first frame.
         self.set_timer(KEYRING_PROBE_DELAY, self._check_secret_store, name="keyring probe")
         if not self.service.settings.accounts:
             self.post_message(AddAccount())

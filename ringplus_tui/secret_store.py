@@ -12,11 +12,17 @@ values of another secret. Entry names (the keyring's "username")::
 The stores here are synchronous, as :mod:`keyring` is. :class:`SecretVault` wraps
 one in ``asyncio.to_thread`` with a timeout, so a keyring that waits for an unlock
 prompt never freezes the UI. This module knows nothing of HTTP or Textual.
+
+``python -m ringplus_tui.secret_store SERVICE`` is the keyring check that
+:meth:`KeyringSecretStore.check` runs in a child process: it exits 0 when the
+keyring answers, or prints what is wrong and exits 3.
 """
 
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Protocol
@@ -28,6 +34,10 @@ ENV_SERVICE = "RINGPLUS_TUI_KEYRING_SERVICE"
 """Environment variable that overrides the keyring service name (e.g. a second profile)."""
 KEYRING_TIMEOUT = 20.0
 """Seconds to wait for the keyring before reporting that it did not answer."""
+PROBE_KEY = "ringplus-tui:probe"
+"""The entry :meth:`SecretStore.check` reads; it is never written."""
+_PROBE_FAILED = 3
+"""Exit status of the child-process check when the keyring does not work."""
 
 _NO_BACKEND_HELP = (
     "Start a Secret Service (for example gnome-keyring or KeePassXC) and sign in to "
@@ -79,6 +89,14 @@ class SecretStore(Protocol):
         """Remove ``key``; removing a missing entry is not an error."""
         ...
 
+    def check(self, timeout: float) -> None:
+        """Find out whether the store works, taking at most ``timeout`` seconds.
+
+        Raises:
+            SecretStoreError: It does not.
+        """
+        ...
+
 
 class MemorySecretStore:
     """Secrets held in this process only: for ``--sandbox`` and nothing else."""
@@ -105,6 +123,9 @@ class MemorySecretStore:
         """Remove ``key`` if present."""
         with self._lock:
             self._data.pop(key, None)
+
+    def check(self, timeout: float) -> None:
+        """Memory always works."""
 
 
 _KEYRING_LOCK = threading.Lock()
@@ -209,6 +230,43 @@ class KeyringSecretStore:
                 "stores nothing). Choose a working keyring backend; nothing was signed in."
             )
 
+    def check(self, timeout: float) -> None:
+        """Read a missing entry (:data:`PROBE_KEY`) to find out whether the keyring works.
+
+        While :mod:`keyring` is not loaded in this process, the read runs in a child
+        process (``python -m ringplus_tui.secret_store``) killed after ``timeout``
+        seconds: the keyring client (keyring, secretstorage, cryptography: about
+        10 MiB) then loads here only when a secret is first needed, and a check that
+        hangs (jaraco/keyring #473) leaves no thread behind. Once it is loaded, or
+        if the child cannot run, the read happens here.
+
+        Args:
+            timeout: Seconds to wait for the child's answer.
+
+        Raises:
+            SecretStoreError: No backend, locked, failing, or no answer in time.
+        """
+        if "keyring" in sys.modules:
+            self.get(PROBE_KEY)
+            return
+        argv = [sys.executable, "-P", "-m", __name__, self.service]  # -P: not the cwd
+        try:
+            done = subprocess.run(
+                argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout
+            )
+        except subprocess.TimeoutExpired:
+            raise SecretStoreError(
+                f"The keyring did not answer within {timeout:g} s while the app checked it "
+                "at start. If it shows an unlock prompt, answer it and try again."
+            ) from None
+        except OSError:
+            done = None
+        if done is not None and done.returncode == 0:
+            return
+        if done is not None and done.returncode == _PROBE_FAILED and done.stdout.strip():
+            raise SecretStoreError(done.stdout.strip())
+        self.get(PROBE_KEY)  # the child itself failed: look here, to say why
+
     def delete(self, key: str) -> None:
         """Remove ``key`` if present.
 
@@ -239,7 +297,7 @@ class SecretVault:
         self.store = store
         self.timeout = timeout
 
-    async def _call(self, what: str, func: object, *args: str) -> object:
+    async def _call(self, what: str, func: object, *args: object) -> object:
         if not getattr(self.store, "blocking", True):
             return func(*args)  # type: ignore[operator]
         try:
@@ -277,3 +335,25 @@ class SecretVault:
             SecretStoreError: The store failed or did not answer in time.
         """
         await self._call("delete a secret", self.store.delete, key)
+
+    async def check(self) -> None:
+        """Find out whether the store works (see :meth:`KeyringSecretStore.check`).
+
+        Raises:
+            SecretStoreError: It does not, or did not answer in time.
+        """
+        await self._call("check the keyring", self.store.check, self.timeout)
+
+
+def _check_main(argv: list[str]) -> int:
+    """The child-process side of :meth:`KeyringSecretStore.check`."""
+    try:
+        KeyringSecretStore(argv[0] if argv else None).get(PROBE_KEY)
+    except SecretStoreError as err:
+        print(err.message)
+        return _PROBE_FAILED
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_check_main(sys.argv[1:]))

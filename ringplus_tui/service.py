@@ -427,12 +427,12 @@ class OAuthService:
     # -- HTTP --------------------------------------------------------------
 
     async def check_secret_store(self) -> None:
-        """Read a (missing) entry to find out early whether the secret store works.
+        """Find out early whether the secret store works (:meth:`SecretVault.check`).
 
         Raises:
             SecretStoreError: No backend, locked, or not answering.
         """
-        await self.vault.get("ringplus-tui:probe")
+        await self.vault.check()
 
     def take_clock_warning(self) -> str | None:
         """A warning, given once, that a token endpoint's clock differs from ours by more

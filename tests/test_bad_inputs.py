@@ -603,6 +603,78 @@ async def test_23_the_app_starts_lists_accounts_and_says_the_keyring_is_missing(
         )
 
 
+# The app in a process of its own, as a person starts it: there the keyring check runs in
+# a child process until a secret is needed (in this test process keyring is loaded, so
+# the app checks in-process). Prints whether keyring got loaded, then the notifications.
+APP_IN_ITS_OWN_PROCESS = """
+import asyncio, sys
+from pathlib import Path
+from ringplus_tui.app import RingPlusApp
+from ringplus_tui.service import OAuthService
+from ringplus_tui.settings import SettingsStore
+from ringplus_tui.secret_store import KeyringSecretStore
+
+async def main():
+    service = OAuthService(
+        SettingsStore(Path(sys.argv[1])), KeyringSecretStore(), keyring_timeout=float(sys.argv[2])
+    )
+    app = RingPlusApp(service)
+    async with app.run_test(notifications=True) as pilot:
+        await pilot.pause(0.8)  # the check starts 0.5 s after start
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        print("keyring loaded" if "keyring" in sys.modules else "keyring not loaded")
+        print(app.dashboard._rows)
+        for note in app._notifications:
+            print(note.message)
+
+asyncio.run(main())
+"""
+
+
+def run_app_process(config_dir: Path, timeout: float = 20, **env: str) -> str:
+    import subprocess
+    import sys
+
+    SettingsStore(config_dir).save(
+        SettingsStore(config_dir).load().with_account(Account(name="alice", app="x"))
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", APP_IN_ITS_OWN_PROCESS, str(config_dir), str(timeout)],
+        capture_output=True, text=True, env=cli_env(config_dir, **env), timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_23_a_missing_keyring_is_reported_at_start_without_loading_it_into_the_app(
+    config_dir: Path,
+) -> None:
+    out = run_app_process(config_dir, PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    assert "['alice']" in out  # the accounts are listed
+    assert "No OS keyring is available" in out
+    assert "keyring not loaded" in out  # checked in a child process
+
+
+def test_27_a_hanging_keyring_check_at_start_is_reported_as_no_answer(config_dir: Path) -> None:
+    out = run_app_process(
+        config_dir,
+        timeout=0.5,
+        PYTHON_KEYRING_BACKEND="fake_keyrings.HangingKeyring",
+        PYTHONPATH=str(Path(__file__).parent),
+    )
+    assert "did not answer within 0.5 s" in out
+    assert "['alice']" in out
+
+
+def test_a_working_keyring_is_checked_at_start_without_a_message(
+    config_dir: Path, keyring_store
+) -> None:
+    out = run_app_process(config_dir)
+    assert out.splitlines()[:2] == ["keyring not loaded", "['alice']"]
+    assert len(out.splitlines()) == 2  # no notification
+
+
 @pytest.mark.parametrize(
     ("backend", "words"),
     [
