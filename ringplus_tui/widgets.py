@@ -61,6 +61,8 @@ class KeysFooter(Footer):
 
     async def recompose(self) -> None:
         """Rebuild the keys if they differ from the ones on screen."""
+        if not self.is_attached:  # its screen has gone since the rebuild was asked for
+            return
         keys = self._keys()
         if keys == self._shown and self.children:
             return

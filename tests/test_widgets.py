@@ -87,7 +87,7 @@ class FooterApp(App[None]):
 
 def footer_keys(app: App[None]) -> dict[str, bool]:
     """The footer's keys as a person sees them: label, and whether it is usable."""
-    keys = app.query(FooterKey)
+    keys = app.screen.query(FooterKey)
     return {k.description: not k.has_class("-disabled") for k in keys if k.description != "palette"}
 
 
