@@ -43,9 +43,10 @@ class Result:
     target: str
     ok: bool
     unit: str = "s"
+    note: str = ""
 
     def line(self) -> str:
-        verdict = "ok" if self.ok else "MISSED"
+        verdict = ("ok" if self.ok else "MISSED") + (f" ({self.note})" if self.note else "")
         if self.floor is None:
             return f"{self.name}: ours {self.ours:.3f} {self.unit} (target {self.target}) {verdict}"
         ratio = self.ours / self.floor if self.floor else float("inf")
@@ -276,6 +277,10 @@ async def _refresh_measures(counts: list[int], runs: int, latency: float = 0.0) 
             results.append(
                 Result(f"refresh_all_{count}{label}", mine, wire, "<= 1.30", mine <= 1.3 * wire)
             )
+            # How much faster than the seed even the floor is: the most concurrency
+            # can win here. On raw loopback there is no round trip to hide, so the
+            # client's and the sandbox's CPU per request bound every client alike.
+            ceiling = f"the httpx2 floor is {old / wire:.1f}x faster than the seed here"
             results.append(
                 Result(
                     f"refresh_all_{count}{label}_vs_seed",
@@ -283,6 +288,7 @@ async def _refresh_measures(counts: list[int], runs: int, latency: float = 0.0) 
                     old,
                     "<= 0.20, i.e. >= 5x faster",
                     mine * 5 <= old,
+                    note=ceiling,
                 )
             )
             await service.aclose()
