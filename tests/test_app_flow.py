@@ -143,3 +143,43 @@ async def test_the_authorize_screen_counts_down_the_time_left_and_never_listens_
         assert "expired" in str(left.render())
         # The sandbox serves its own redirect page: no "port in use" warning.
         assert not screen.query_one("#listening").display
+
+
+async def test_editing_the_app_of_a_signed_in_account_says_save_and_keeps_its_token(
+    config_dir, keyring_store, sandbox: Sandbox
+) -> None:
+    from test_widgets import footer_keys
+
+    from ringplus_tui.screens.apps import AppsScreen
+
+    app = make_app(config_dir, keyring_store, prefill=sandbox_prefill(sandbox, with_secret=False))
+    async with app.run_test(size=(100, 40)) as pilot:
+        url = await reach_authorize(pilot, app, sandbox)
+        redirected = await asyncio.to_thread(sign_in_and_consent, url, *ALICE)
+        await paste(pilot, app, redirected)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
+        token = keyring_store.get(access_token_key("alice"))
+        await pilot.press("A")
+        await wait_for(pilot, lambda: isinstance(app.screen, AppsScreen))
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, CredentialsScreen))
+        await pilot.pause()
+        labels = footer_keys(app)
+        assert "Save" in labels and "Save and sign in" not in labels
+        assert str(app.screen.query_one("#save").label) == "Save"
+
+        account = app.screen.query_one("#account", Input)
+        account.value = "someone-new"  # an account without a token: saving signs it in
+        await pilot.pause()
+        await pilot.pause()
+        assert "Save and sign in" in footer_keys(app)
+        account.value = "alice"
+        await pilot.pause()
+        await pilot.pause()
+
+        app.screen.query_one("#scopes", Input).value = "read write"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, AppsScreen))
+        assert app.service.settings.apps["sandbox"].scopes == ("read", "write")
+        assert keyring_store.get(access_token_key("alice")) == token  # kept, no sign-in

@@ -60,7 +60,9 @@ class CredentialsScreen(Screen[CredentialsResult | None]):
 
     CSS_PATH = "credentials.tcss"
     BINDINGS = [
+        # One key, two labels: editing an app only saves it (see check_action).
         Binding("ctrl+s", "save", "Save and sign in"),
+        Binding("ctrl+s", "save_edit", "Save"),
         Binding("escape", "cancel", "Cancel"),
     ]
 
@@ -218,14 +220,20 @@ class CredentialsScreen(Screen[CredentialsResult | None]):
             )
             yield Static("", id="error")
             with Horizontal(id="buttons"):
-                label = "Save" if self.prefill.editing else "Save and sign in"
-                yield Button(label, id="save", variant="primary")
+                yield Button("Save and sign in", id="save", variant="primary")
                 yield Button("Cancel", id="cancel")
         yield KeysFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "App credentials"
         self._show_custom(self.prefill.form.provider != "ringplus")
+        self._label_save()
+
+    def _label_save(self) -> None:
+        """Name the Save button and Ctrl+S after what saving will do."""
+        signs_in = self._signs_in()
+        self.query_one("#save", Button).label = "Save and sign in" if signs_in else "Save"
+        self.refresh_bindings()
 
     def _show_custom(self, show: bool) -> None:
         self.query_one("#custom").display = show
@@ -248,6 +256,8 @@ class CredentialsScreen(Screen[CredentialsResult | None]):
     def clear_field_error(self, event: Input.Changed) -> None:
         if event.input.id:
             self._field_error(event.input.id, "")
+        if event.input.id == "account":
+            self._label_save()
         if event.input.id == "issuer" and event.value.strip() != self.prefill.form.issuer:
             self._discovered = ("", False)  # what was found belongs to the old issuer
 
@@ -342,6 +352,26 @@ class CredentialsScreen(Screen[CredentialsResult | None]):
         )
 
     @on(Button.Pressed, "#save")
+    def _signs_in(self) -> bool:
+        """Whether saving goes on to sign the account in: always for a new app; for an
+        edited one, unless the account already holds a token (which is kept)."""
+        if not self.prefill.editing:
+            return True
+        account = self.service.settings.accounts.get(self._value("account").strip())
+        return account is None or not account.signed_in
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Show and run the Ctrl+S binding whose label says what saving does here."""
+        if action == "save":
+            return self._signs_in()
+        if action == "save_edit":
+            return not self._signs_in()
+        return True
+
+    def action_save_edit(self) -> None:
+        """Save the edited app; the account keeps its token."""
+        self.action_save()
+
     def action_save(self) -> None:
         """Validate the form, then save it in a worker."""
         self.query_one("#error", Static).update("")
