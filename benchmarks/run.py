@@ -314,7 +314,12 @@ def main() -> int:
     wanted = set(args.only or [])
 
     def want(name: str) -> bool:
-        return not wanted or any(name.startswith(w) for w in wanted)
+        """``--only`` names a measure (startup_1), or a group of them (startup, refresh)."""
+
+        def match(w: str) -> bool:
+            return name == w or name.startswith(w + "_") or w.startswith(name + "_")
+
+        return not wanted or any(match(w) for w in wanted)
 
     results: list[Result] = []
 
@@ -322,12 +327,13 @@ def main() -> int:
         results.append(result)
         print(result.line(), flush=True)
 
-    if want("startup"):
+    if want("startup_1"):
         report(startup(1, runs, 1.25))
+    if want(f"startup_{big}"):
         report(startup(big, runs, 1.50))
-    if want("token"):
+    if want("token_valid"):
         report(token_valid(runs * 2))
-    if want("refresh"):
+    if want("refresh_all"):
         counts = [10] if args.quick else [200]
         for result in asyncio.run(_refresh_measures(counts, runs)):
             report(result)
@@ -335,7 +341,7 @@ def main() -> int:
         # seed's one-after-another waits 200 round trips, a bounded pool 200/8.
         for result in asyncio.run(_refresh_measures(counts, max(2, runs // 2), latency=0.05)):
             report(result)
-    if want("idle") or want("memory"):
+    if want(f"idle_cpu_{big}") or want(f"memory_{big}"):
         for result in idle(big, 3.0 if args.quick else 30.0):
             report(result)
     if want("scaling"):
