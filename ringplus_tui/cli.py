@@ -22,8 +22,13 @@ import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import RingPlusError
+
+if TYPE_CHECKING:
+    from .prefill import CredentialsPrefill
+    from .sandbox import Sandbox
 
 SANDBOX_TOKEN_LIFETIME = 300
 """Seconds an access token lasts in ``--sandbox`` mode: short, to watch the countdown."""
@@ -234,9 +239,30 @@ def _run_tui(config_dir: Path) -> int:
     return 0
 
 
+def sandbox_demo(sandbox: Sandbox) -> tuple[CredentialsPrefill, str]:
+    """What ``--sandbox`` starts with: the credentials form with the demo app filled in
+    (its client secret too), and the hint the sign-in screens show (the demo users)."""
+    from .prefill import CredentialsPrefill
+
+    prefill = replace(
+        CredentialsPrefill.from_app(sandbox.demo_app(), account="alice", editing=False),
+        client_secret=sandbox.client_secret,
+        intro=(
+            "Sandbox demo: a local RingPlus-like provider is running, and its demo app "
+            "(client ID, client secret, redirect URI) is filled in below. Press Ctrl+S "
+            "to save it and sign in the account 'alice'."
+        ),
+    )
+    users = " or ".join(f"{u.email} / {u.password}" for u in sandbox.users)
+    hint = (
+        f"Sandbox: sign in as {users}. Tokens last "
+        f"{SANDBOX_TOKEN_LIFETIME // 60} minutes here, so you can watch them expire."
+    )
+    return prefill, hint
+
+
 def _run_sandbox_tui() -> int:
     from .factory import make_app
-    from .prefill import CredentialsPrefill
     from .sandbox import Sandbox
     from .secret_store import MemorySecretStore
 
@@ -244,15 +270,7 @@ def _run_sandbox_tui() -> int:
         Sandbox(token_lifetime=SANDBOX_TOKEN_LIFETIME) as sandbox,
         tempfile.TemporaryDirectory(prefix="ringplus-tui-sandbox-") as home,
     ):
-        prefill = replace(
-            CredentialsPrefill.from_app(sandbox.demo_app(), account="alice", editing=False),
-            client_secret=sandbox.client_secret,
-        )
-        users = " or ".join(f"{u.email} / {u.password}" for u in sandbox.users)
-        hint = (
-            f"Sandbox: sign in as {users}. Tokens last "
-            f"{SANDBOX_TOKEN_LIFETIME // 60} minutes here, so you can watch them expire."
-        )
+        prefill, hint = sandbox_demo(sandbox)
         app = make_app(Path(home), MemorySecretStore(), prefill=prefill, sign_in_hint=hint)
         app.run()
     return 0

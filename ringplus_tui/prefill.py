@@ -17,12 +17,15 @@ class CredentialsPrefill:
         client_secret: A client secret to fill in (sandbox demo only; hidden from ``repr``).
         account: The account name to sign in.
         editing: True when the form edits a stored app (an empty secret keeps it).
+        intro: Text shown above the form instead of how to register an app (the
+            sandbox demo, whose app is registered and filled in already).
     """
 
     form: AppInput
     client_secret: str = field(default="", repr=False)
     account: str = ""
     editing: bool = False
+    intro: str = ""
 
     @classmethod
     def from_app(

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from textual.pilot import Pilot
 
+from ringplus_tui.cli import sandbox_demo
 from ringplus_tui.prefill import CredentialsPrefill
 from ringplus_tui.sandbox import Sandbox
 
@@ -24,6 +25,6 @@ async def wait_for(
 
 
 def sandbox_prefill(sandbox: Sandbox, *, with_secret: bool = True) -> CredentialsPrefill:
-    """The credentials form as ``--sandbox`` fills it."""
-    prefill = CredentialsPrefill.from_app(sandbox.demo_app(), account="alice", editing=False)
-    return replace(prefill, client_secret=sandbox.client_secret if with_secret else "")
+    """The credentials form as ``--sandbox`` fills it (without the secret: to type it)."""
+    prefill, _ = sandbox_demo(sandbox)
+    return prefill if with_secret else replace(prefill, client_secret="")

@@ -135,3 +135,29 @@ async def test_a_busy_redirect_port_is_explained_and_pasting_still_works(
             await pilot.press("enter")
             await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
             assert app.service.settings.account("jane").signed_in
+
+
+async def test_another_providers_app_is_named_after_its_issuer_unless_named(
+    config_dir, keyring_store, dot: DotServer
+) -> None:
+    app = make_app(config_dir, keyring_store, prefill=EMPTY_PREFILL)
+    async with app.run_test(size=(100, 50)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, CredentialsScreen))
+        screen = app.screen
+        name = screen.query_one("#name", Input)
+        assert name.value == "ringplus"
+        await pilot.pause()
+        screen.query_one("#provider", Select).value = "custom"
+        await wait_for(pilot, lambda: name.value == "")  # not "ringplus" for another provider
+        await type_into(pilot, app, "issuer", dot.issuer)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: name.value != "")
+        assert name.value == "127.0.0.1"  # the issuer's host
+        screen.query_one("#provider", Select).value = "ringplus"
+        await wait_for(pilot, lambda: not screen.query_one("#custom").display)
+        assert name.value == "127.0.0.1"  # a name in the field is the person's to change
+
+    app = make_app(config_dir, keyring_store, prefill=EMPTY_PREFILL)
+    async with app.run_test(size=(100, 50)) as pilot:
+        await discover(pilot, app, dot.issuer)  # names the app 'work' first
+        assert app.screen.query_one("#name", Input).value == "work"

@@ -8,6 +8,7 @@ saving is the service's.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -18,7 +19,7 @@ from textual.widgets import Button, Header, Input, Label, Select, Static
 
 from ..errors import RingPlusError
 from ..models import CLIENT_AUTH_METHODS
-from ..prefill import CredentialsPrefill
+from ..prefill import EMPTY_PREFILL, CredentialsPrefill
 from ..service import OAuthService
 from ..validation import AppInput, FieldError, build_app, check_name
 from ..widgets import KeysFooter
@@ -79,7 +80,8 @@ class CredentialsScreen(Screen[CredentialsResult | None]):
         yield Header()
         with VerticalScroll(id="form"):
             yield Static(
-                "Register an app (an OAuth2 client) at your provider (RingPlus: Your "
+                self.prefill.intro
+                or "Register an app (an OAuth2 client) at your provider (RingPlus: Your "
                 "Settings > Applications; others: their developer console), then copy its "
                 "client ID, client secret and the exact redirect URI here. For another "
                 "provider, choose it below and give its issuer URL. "
@@ -87,7 +89,11 @@ class CredentialsScreen(Screen[CredentialsResult | None]):
                 "settings file.",
                 id="intro",
             )
-            yield from _row("App name", Input(form.name, id="name", compact=True), "name")
+            yield from _row(
+                "App name",
+                Input(form.name, id="name", placeholder="e.g. work-sso", compact=True),
+                "name",
+            )
             yield from _row(
                 "Account to sign in",
                 Input(
@@ -250,7 +256,17 @@ class CredentialsScreen(Screen[CredentialsResult | None]):
 
     @on(Select.Changed, "#provider")
     def provider_changed(self, event: Select.Changed) -> None:
-        self._show_custom(event.value == "custom")
+        custom = event.value == "custom"
+        self._show_custom(custom)
+        if self.prefill.editing:
+            return
+        # A new app keeps the name "ringplus" only for RingPlus; another provider's app is
+        # named after its issuer once discovered, or by the person.
+        name = self.query_one("#name", Input)
+        if custom and name.value == EMPTY_PREFILL.form.name:
+            name.value = ""
+        elif not custom and not name.value:
+            name.value = EMPTY_PREFILL.form.name
 
     @on(Input.Changed)
     def clear_field_error(self, event: Input.Changed) -> None:
@@ -301,6 +317,9 @@ class CredentialsScreen(Screen[CredentialsResult | None]):
         ):
             self.query_one(f"#{field}", Input).value = value
         self._discovered = (p.jwks_uri or "", p.authorization_response_iss_parameter_supported)
+        name = self.query_one("#name", Input)
+        if not name.value.strip() and not self.prefill.editing:
+            name.value = urlsplit(p.issuer or issuer).hostname or ""
         has_secret = bool(self._value("client_secret").strip()) or (
             self.prefill.editing
             and self.prefill.form.name in self.service.settings.apps
