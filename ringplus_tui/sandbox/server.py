@@ -397,8 +397,12 @@ def create_app(state: ProviderState, issuer: Callable[[], str]) -> Flask:
     def issue_token() -> Any:
         if state.latency:
             time.sleep(state.latency)
+        # Read the body before taking the lock: a client whose body is still on its
+        # way (its event loop busy asking for token_requests) would otherwise hold
+        # the lock's other users, and its own body, forever.
+        grant_type = request.form.get("grant_type", "")
         with state.lock:
-            state.token_requests.append(request.form.get("grant_type", ""))
+            state.token_requests.append(grant_type)
         return server.create_token_response()
 
     @app.route("/oauth/revoke", methods=["POST"])
