@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from functools import partial
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -118,6 +119,20 @@ class RingPlusApp(App[None]):
             yield SystemCommand("Add account", "Add an account and its app", d.action_add_account)
             yield SystemCommand("Account details", "Open the selected account", d.action_open)
             yield SystemCommand("Apps", "Add, edit, rename or remove apps", d.action_apps)
+        else:
+            yield from self._footer_commands(screen)
+
+    def _footer_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """The keys a screen's footer shows, as palette commands (named after the key)."""
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if not binding.show or not active.enabled or active.node is self:
+                continue  # hidden, unusable now, or the app's own (already listed)
+            yield SystemCommand(
+                binding.description,
+                f"Key: {self.get_key_display(binding)}",
+                partial(self.run_action, binding.action, active.node),
+            )
 
     # -- the one timer -------------------------------------------------------
 

@@ -207,3 +207,26 @@ async def test_add_an_account_to_an_existing_app_from_the_dashboard(
         assert rows(app)["dora"][4] == "one"
         assert rows(app)["dora"][1] == "valid"
         assert service.settings.accounts["dora"].user == "Bob Example <bob@example.com>"
+
+
+async def test_the_command_palette_offers_the_keys_of_the_screen_it_was_opened_on(
+    config_dir, keyring_store, sandbox: Sandbox
+) -> None:
+    from textual.command import CommandPalette
+
+    from ringplus_tui.screens.apps import AppsScreen
+
+    service = OAuthService(SettingsStore(config_dir), keyring_store)
+    await service.save_app(sandbox.demo_app("one"), sandbox.client_secret)
+    await service.add_account("alice", "one")
+    app = RingPlusApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("A")
+        await wait_for(pilot, lambda: isinstance(app.screen, AppsScreen))
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"rename")
+        await pilot.pause(0.5)  # the palette searches its providers
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TextModal))
+        assert app.screen.query_one(Input).value == "one"  # renaming the selected app
