@@ -168,6 +168,8 @@ async def test_editing_the_app_of_a_signed_in_account_says_save_and_keeps_its_to
         await pilot.press("e")
         await wait_for(pilot, lambda: isinstance(app.screen, CredentialsScreen))
         await pilot.pause()
+        intro = str(app.screen.query_one("#intro", Static).render())
+        assert intro.startswith("Edit the app 'sandbox'. Saving keeps the tokens")
         labels = footer_keys(app)
         assert "Save" in labels and "Save and sign in" not in labels
         assert str(app.screen.query_one("#save").label) == "Save"
@@ -186,3 +188,27 @@ async def test_editing_the_app_of_a_signed_in_account_says_save_and_keeps_its_to
         await wait_for(pilot, lambda: isinstance(app.screen, AppsScreen))
         assert app.service.settings.apps["sandbox"].scopes == ("read", "write")
         assert keyring_store.get(access_token_key("alice")) == token  # kept, no sign-in
+
+
+async def test_the_form_starts_on_the_first_empty_field_and_lights_only_the_focused_label(
+    config_dir,
+) -> None:
+    from ringplus_tui.prefill import EMPTY_PREFILL
+    from ringplus_tui.secret_store import MemorySecretStore
+
+    app = make_app(config_dir, MemorySecretStore(), prefill=EMPTY_PREFILL)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, CredentialsScreen))
+        await pilot.pause()
+
+        def lit() -> list[str]:
+            return [str(label.render()) for label in app.screen.query(".row.-focused .label")]
+
+        assert app.screen.focused is not None and app.screen.focused.id == "client_id"
+        assert lit() == ["Client ID"]
+        await pilot.press("tab")
+        await pilot.pause()
+        assert lit() == ["Client secret"]
+        await pilot.press("shift+tab", "shift+tab")
+        await pilot.pause()
+        assert lit() == ["Provider"]

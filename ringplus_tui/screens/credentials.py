@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Button, Header, Input, Label, Select, Static
 
 from ..errors import RingPlusError
@@ -79,16 +80,7 @@ class CredentialsScreen(Screen[CredentialsResult | None]):
         form = self.prefill.form
         yield Header()
         with VerticalScroll(id="form"):
-            yield Static(
-                self.prefill.intro
-                or "Register an app (an OAuth2 client) at your provider (RingPlus: Your "
-                "Settings > Applications; others: their developer console), then copy its "
-                "client ID, client secret and the exact redirect URI here. For another "
-                "provider, choose it below and give its issuer URL. "
-                f"The secret goes to the {self.service.secret_backend}, never to the "
-                "settings file.",
-                id="intro",
-            )
+            yield Static(self._intro(), id="intro")
             yield from _row(
                 "App name",
                 Input(form.name, id="name", placeholder="e.g. work-sso", compact=True),
@@ -230,10 +222,51 @@ class CredentialsScreen(Screen[CredentialsResult | None]):
                 yield Button("Cancel", id="cancel")
         yield KeysFooter()
 
+    def _intro(self) -> str:
+        """What the form is for: the prefill's own words, editing, or registering."""
+        if self.prefill.intro:
+            return self.prefill.intro
+        backend = self.service.secret_backend
+        if self.prefill.editing:
+            return (
+                f"Edit the app '{self.prefill.form.name}'. Saving keeps the tokens of its "
+                "signed-in accounts; the account named below is signed in after saving only "
+                f"if it has no token yet. Leave the client secret empty to keep the one in the "
+                f"{backend}."
+            )
+        return (
+            "Register an app (an OAuth2 client) at your provider (RingPlus: Your Settings > "
+            "Applications; others: their developer console), then copy its client ID, "
+            "client secret and the exact redirect URI here. For another provider, choose it "
+            f"below and give its issuer URL. The secret goes to the {backend}, never to the "
+            "settings file."
+        )
+
     def on_mount(self) -> None:
         self.sub_title = "App credentials"
         self._show_custom(self.prefill.form.provider != "ringplus")
         self._label_save()
+        self._first_to_fill().focus()
+
+    def _first_to_fill(self) -> Widget:
+        """The first required field still empty, or the Save button when none is."""
+        required = ["name", "account", "client_id", "client_secret", "redirect_uri"]
+        if self.prefill.editing or self.prefill.form.token_endpoint_auth_method == "none":
+            required.remove("client_secret")  # kept from the keyring, or none at all
+        for field in required:
+            widget = self.query_one(f"#{field}", Input)
+            if not widget.value.strip():
+                return widget
+        return self.query_one("#save", Button)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """Light up the focused field's row (``:focus-within`` is not re-checked when
+        focus leaves a row, so the label stayed lit)."""
+        for row in self.query(".row.-focused"):
+            row.remove_class("-focused")
+        parent = event.widget.parent
+        if isinstance(parent, Widget) and parent.has_class("row"):
+            parent.add_class("-focused")
 
     def _label_save(self) -> None:
         """Name the Save button and Ctrl+S after what saving will do."""
