@@ -120,18 +120,20 @@ class RingPlusApp(App[None]):
             yield SystemCommand("Account details", "Open the selected account", d.action_open)
             yield SystemCommand("Apps", "Add, edit, rename or remove apps", d.action_apps)
         else:
-            yield from self._footer_commands(screen)
+            yield from self._screen_commands(screen)
 
-    def _footer_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        """The keys a screen's footer shows, as palette commands (named after the key)."""
+    def _screen_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """A screen's own keys (also those its footer has no room for), as palette
+        commands: named as in the footer, explained by the key's tooltip."""
         for active in screen.active_bindings.values():
             binding = active.binding
-            if not binding.show or not active.enabled or active.node is self:
-                continue  # hidden, unusable now, or the app's own (already listed)
+            if active.node is not screen or not active.enabled or not binding.description:
+                continue  # a widget's or the app's key, or one unusable now
+            key = self.get_key_display(binding)
             yield SystemCommand(
                 binding.description,
-                f"Key: {self.get_key_display(binding)}",
-                partial(self.run_action, binding.action, active.node),
+                f"{binding.tooltip} (key: {key})" if binding.tooltip else f"Key: {key}",
+                partial(self.run_action, binding.action, screen),
             )
 
     # -- the one timer -------------------------------------------------------

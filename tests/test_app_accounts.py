@@ -230,3 +230,27 @@ async def test_the_command_palette_offers_the_keys_of_the_screen_it_was_opened_o
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, TextModal))
         assert app.screen.query_one(Input).value == "one"  # renaming the selected app
+
+
+async def test_the_account_screens_palette_has_its_keys_also_those_off_the_footer(
+    config_dir, keyring_store, sandbox: Sandbox
+) -> None:
+    from textual.command import CommandPalette
+
+    service = OAuthService(SettingsStore(config_dir), keyring_store)
+    await service.save_app(sandbox.demo_app("one"), sandbox.client_secret)
+    await service.add_account("alice", "one")
+    app = RingPlusApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, AccountScreen))
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert {"Reveal", "Copy", "Back", "Auto", "Revoke"} <= set(titles)
+        before = service.settings.accounts["alice"].auto_refresh
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"auto")
+        await pilot.pause(0.5)  # the palette searches its providers
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: service.settings.accounts["alice"].auto_refresh != before)

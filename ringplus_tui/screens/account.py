@@ -45,19 +45,21 @@ class AccountScreen(Screen[None]):
 
     CSS_PATH = "account.tcss"
     BINDINGS = [
-        Binding("escape", "back", "Back", show=False),  # Escape: the footer has no room
+        Binding(
+            "escape", "back", "Back", show=False, tooltip="Back to the dashboard"
+        ),  # Escape: the footer has no room
         Binding("r", "refresh", "Refresh"),
-        Binding("s", "sign_in", "Sign in"),
-        Binding("p", "password", "Password"),
+        Binding("s", "sign_in", "Sign in", tooltip="Sign in again in the browser"),
+        Binding("p", "password", "Password", tooltip="Sign in with a password"),
         # On screen as buttons beside the token; kept off the footer so that
         # Revoke, Forget and Remove fit in 100 columns.
-        Binding("v", "reveal", "Reveal", show=False),
-        Binding("y", "copy", "Copy", show=False),
-        Binding("t", "toggle_auto", "Auto"),
+        Binding("v", "reveal", "Reveal", show=False, tooltip="Show or hide the access token"),
+        Binding("y", "copy", "Copy", show=False, tooltip="Copy the access token"),
+        Binding("t", "toggle_auto", "Auto", tooltip="Turn automatic refresh on or off"),
         Binding("n", "rename", "Rename"),
-        Binding("x", "revoke", "Revoke"),
-        Binding("f", "forget", "Forget"),
-        Binding("d", "remove", "Remove"),
+        Binding("x", "revoke", "Revoke", tooltip="Revoke the tokens at the provider"),
+        Binding("f", "forget", "Forget", tooltip="Delete the tokens here, keep the account"),
+        Binding("d", "remove", "Remove", tooltip="Remove the account and its tokens"),
     ]
 
     def __init__(
