@@ -514,6 +514,16 @@ class OAuthService:
         return client
 
     @staticmethod
+    def _client_auth(client: AsyncOAuth2Client, method: str) -> httpx2.Auth | None:
+        """The ``auth=`` for a token or revocation request: HTTP Basic set in place for
+        ``client_secret_basic``, else ``None`` (authlib's own client auth)."""
+        if method != "client_secret_basic":
+            return None
+        from .httpio import client_secret_basic
+
+        return client_secret_basic(client.client_id or "", client.client_secret or "")
+
+    @staticmethod
     def _check_endpoints(app: AppConfig) -> None:
         """Refuse plain-http endpoints off this machine (RFC 6749 §3.1, §3.2 require TLS)."""
         p = app.provider
@@ -719,6 +729,7 @@ class OAuthService:
         try:
             data = await client.fetch_token(
                 app.provider.token_endpoint,
+                auth=self._client_auth(client, app.provider.token_endpoint_auth_method),
                 grant_type="authorization_code",
                 code=response.code,
                 code_verifier=pending.code_verifier,
@@ -1067,7 +1078,9 @@ class OAuthService:
             client = await self._client(app, need_secret=True)
             try:
                 data = await client.refresh_token(
-                    app.provider.token_endpoint, refresh_token=refresh_token
+                    app.provider.token_endpoint,
+                    refresh_token=refresh_token,
+                    auth=self._client_auth(client, app.provider.token_endpoint_auth_method),
                 )
             except Exception as err:
                 from .httpio import translate_error
@@ -1244,7 +1257,10 @@ class OAuthService:
                     continue
                 try:
                     response = await client.revoke_token(
-                        endpoint, token=value, token_type_hint=hint
+                        endpoint,
+                        token=value,
+                        token_type_hint=hint,
+                        auth=self._client_auth(client, app.provider.token_endpoint_auth_method),
                     )
                     if response.status_code != 200:  # RFC 7009 §2.2: 200 even if unknown
                         response.raise_for_status()
