@@ -34,7 +34,10 @@ def row_cells(app) -> list[str]:
 
 async def reach_authorize(pilot, app, sandbox: Sandbox) -> str:
     """Enter the client secret on the credentials screen; return the authorization URL."""
-    await wait_for(pilot, lambda: isinstance(app.screen, CredentialsScreen))
+    # As a person would: once the form is up (it focuses its first empty field).
+    await wait_for(
+        pilot, lambda: isinstance(app.screen, CredentialsScreen) and app.screen.focused is not None
+    )
     intro = str(app.screen.query_one("#intro", Static).render())
     assert "Sandbox demo" in intro and "Press Ctrl+S" in intro  # what to do, said first
     secret = app.screen.query_one("#client_secret", Input)
@@ -212,3 +215,17 @@ async def test_the_form_starts_on_the_first_empty_field_and_lights_only_the_focu
         await pilot.press("shift+tab", "shift+tab")
         await pilot.pause()
         assert lit() == ["Provider"]
+
+
+async def test_the_sandbox_demo_signs_in_with_enter_on_the_focused_save_button(
+    config_dir, keyring_store, sandbox: Sandbox
+) -> None:
+    app = make_app(config_dir, keyring_store, prefill=sandbox_prefill(sandbox))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, CredentialsScreen) and app.screen.focused is not None,
+        )
+        assert app.screen.focused.id == "save"  # every field is filled in
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, AuthorizeScreen) and app.screen.url)

@@ -403,7 +403,6 @@ class CredentialsScreen(Screen[CredentialsResult | None]):
             token_placement=self._select("token_placement"),
         )
 
-    @on(Button.Pressed, "#save")
     def _signs_in(self) -> bool:
         """Whether saving goes on to sign the account in: always for a new app; for an
         edited one, unless the account already holds a token (which is kept)."""
@@ -424,6 +423,7 @@ class CredentialsScreen(Screen[CredentialsResult | None]):
         """Save the edited app; the account keeps its token."""
         self.action_save()
 
+    @on(Button.Pressed, "#save")
     def action_save(self) -> None:
         """Validate the form, then save it in a worker."""
         self.query_one("#error", Static).update("")
