@@ -63,6 +63,14 @@ class AuthorizeScreen(Screen[bool]):
         self.url = ""
         self.pending: PendingAuthorization | None = None
 
+    def _example_redirect(self) -> str:
+        """What the pasted address looks like: the app's redirect URI with a code."""
+        settings = self.service.settings
+        account = settings.accounts.get(self.account)
+        app = settings.apps.get(account.app) if account else None
+        base = app.redirect_uri if app else "https://…"
+        return f"{base}{'&' if '?' in base else '?'}code=…&state=…"
+
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="body"):
@@ -87,7 +95,7 @@ class AuthorizeScreen(Screen[bool]):
                 id="step2",
                 markup=True,
             )
-            yield PasteInput(placeholder="https://…?code=…&state=…", id="redirected")
+            yield PasteInput(placeholder=self._example_redirect(), id="redirected")
             yield LoadingIndicator(id="busy")
             yield Static("", id="message")
             with Horizontal(classes="buttons"):
