@@ -378,7 +378,7 @@ class RingPlusApp(App[None]):
             return
         account = self.service.settings.accounts.get(result.account)
         if account is not None and account.signed_in:
-            self.notify("Saved; the account's token was kept.", title=result.app)
+            self.notify("Saved; signed-in accounts keep their tokens.", title=result.app)
             return
         await self._authorize(result.account)
 

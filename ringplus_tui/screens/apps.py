@@ -57,6 +57,9 @@ class AppsScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         self.reload()
 
+    def on_screen_suspend(self) -> None:
+        self.say("")  # a result line would be stale by the time this screen is back
+
     @on(AccountsChanged)
     def reload(self) -> None:
         """Rebuild the rows from the settings."""
