@@ -14,6 +14,7 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, Header, Input, Label, Select, Static
@@ -62,7 +63,8 @@ class CredentialsScreen(Screen[CredentialsResult | None]):
 
     CSS_PATH = "credentials.tcss"
     BINDINGS = [
-        # One key, two labels: editing an app only saves it (see check_action).
+        # One key, two labels: saving signs in, unless an edited app's account keeps
+        # its token (see check_action).
         Binding("ctrl+s", "save", "Save and sign in"),
         Binding("ctrl+s", "save_edit", "Save"),
         Binding("escape", "cancel", "Cancel"),
@@ -408,7 +410,11 @@ class CredentialsScreen(Screen[CredentialsResult | None]):
         edited one, unless the account already holds a token (which is kept)."""
         if not self.prefill.editing:
             return True
-        account = self.service.settings.accounts.get(self._value("account").strip())
+        try:
+            name = self._value("account").strip()
+        except NoMatches:  # asked before the form is built
+            name = self.prefill.account
+        account = self.service.settings.accounts.get(name)
         return account is None or not account.signed_in
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
