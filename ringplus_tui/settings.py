@@ -177,6 +177,8 @@ class SettingsStore:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.path = directory / CONFIG_FILE
+        self._seen: tuple[tuple[int, int, int], Settings] | None = None
+        """The file's signature and contents as this store last read or wrote them."""
 
     def load(self) -> Settings:
         """Read the settings file; a missing or empty file is empty settings.
@@ -188,6 +190,9 @@ class SettingsStore:
             ConfigError: The file cannot be read, is not TOML (the message gives
                 line and column), or a value has the wrong type or an unknown key.
         """
+        # The signature first: a file replaced while being read then looks changed
+        # next time (and is read again), never the other way round.
+        signature = self.signature()
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
@@ -204,7 +209,10 @@ class SettingsStore:
                 f"{self.path} is not valid TOML ({err}). Fix that line, or move the file "
                 "away to start with empty settings."
             ) from err
-        return _parse(data, self.path)
+        settings = _parse(data, self.path)
+        if signature is not None:
+            self._seen = (signature, settings)
+        return settings
 
     @property
     def lock_path(self) -> Path:
@@ -245,7 +253,11 @@ class SettingsStore:
         lock = filelock.FileLock(self.lock_path, timeout=30, thread_local=False)
         try:
             with lock:
-                new = change(self.load())
+                # Unchanged since this store last read or wrote it (same inode, size
+                # and mtime): no need to parse it again.
+                seen = self._seen
+                current = seen[1] if seen and seen[0] == self.signature() else self.load()
+                new = change(current)
                 self.save(new)
                 return new
         except filelock.Timeout as err:
@@ -273,8 +285,11 @@ class SettingsStore:
                     handle.write(text)
                     handle.flush()
                     os.fsync(handle.fileno())
+                    # The renamed file keeps this inode, size and mtime.
+                    st = os.fstat(handle.fileno())
                 os.chmod(tmp, 0o600)
                 os.replace(tmp, self.path)
+                self._seen = ((st.st_ino, st.st_size, st.st_mtime_ns), settings)
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,25 @@ def test_killing_a_writer_never_leaves_a_truncated_file(tmp_path: Path) -> None:
 def test_env_var_chooses_the_directory(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv(ENV_HOME, str(tmp_path / "home"))
     assert default_config_dir() == tmp_path / "home"
+
+
+def test_an_update_never_loses_a_change_made_since_its_last_write(tmp_path: Path) -> None:
+    """One store writes, then another writer (another process, or a person's editor
+    rewriting the file in place at the same size) changes it: the first store's next
+    update starts from what is on disk, not from what it wrote."""
+    ours, theirs = SettingsStore(tmp_path), SettingsStore(tmp_path)
+    ours.update(lambda s: s.with_account(Account(name="alice", app="x", expires_at=1000.0)))
+    theirs.update(lambda s: s.with_account(Account(name="bob", app="x")))
+    ours.update(lambda s: s.with_account(Account(name="carol", app="x")))
+    assert set(SettingsStore(tmp_path).load().accounts) == {"alice", "bob", "carol"}
+
+    path = tmp_path / "config.toml"
+    text = path.read_text()
+    assert "expires_at = 1000.0" in text
+    time.sleep(0.05)  # file times tick in jiffies; an editor's save comes later than this
+    with path.open("r+") as handle:  # same inode, same size: only the mtime moves
+        handle.write(text.replace("expires_at = 1000.0", "expires_at = 2000.0"))
+    ours.update(lambda s: s.with_account(Account(name="dave", app="x")))
+    after = SettingsStore(tmp_path).load()
+    assert after.accounts["alice"].expires_at == 2000.0
+    assert set(after.accounts) == {"alice", "bob", "carol", "dave"}
