@@ -53,6 +53,7 @@ class RingPlusApp(App[None]):
     """
 
     TITLE = "ringplus-tui"
+    CSS_PATH = "screens/dashboard.tcss"  # the default screen's (see get_default_screen)
     # q quits from every screen; the footer names it on the dashboard only, where
     # there is room (the account screen needs its width for its own keys).
     BINDINGS = [Binding("q", "quit", "Quit", show=False)]
@@ -77,8 +78,13 @@ class RingPlusApp(App[None]):
         self._ticks = 0
         self._proxy_warned = False
 
+    def get_default_screen(self) -> Screen[None]:
+        """The dashboard is the bottom of the screen stack (no blank screen under it
+        to draw first). Textual loads a default screen's ``CSS_PATH`` only through
+        the app's, hence :attr:`CSS_PATH` here."""
+        return self.dashboard
+
     def on_mount(self) -> None:
-        self.push_screen(self.dashboard)
         self.set_interval(1.0, self.tick, name="ringplus tick")
         # A moment after the dashboard is on screen: the check starts a process that
         # loads the keyring library (about 0.3 s of CPU), which would compete with

@@ -31,7 +31,6 @@ from .errors import (
 )
 from .locks import account_lock
 from .models import Account, AppConfig, PendingAuthorization, Token
-from .redirect import check_issuer_parameter, check_redirect_uri, parse_authorization_response
 from .secret_store import (
     KEYRING_TIMEOUT,
     SecretStore,
@@ -682,6 +681,12 @@ class OAuthService:
                 the same URL can be submitted again.
             SecretStoreError: The token could not be stored.
         """
+        from .redirect import (  # loaded at the first sign-in, not at start-up
+            check_issuer_parameter,
+            check_redirect_uri,
+            parse_authorization_response,
+        )
+
         response = parse_authorization_response(pasted)
         pending = await self._find_pending(response.state, account) if response.state else None
         if pending is not None and response.url is not None and response.error is None:

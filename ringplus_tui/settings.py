@@ -24,7 +24,6 @@ This module knows nothing of HTTP. The file looks like::
 
 from __future__ import annotations
 
-import difflib
 import os
 import tempfile
 import tomllib
@@ -160,6 +159,8 @@ class Settings:
 
 
 def _unknown(kind: str, name: str, known: Mapping[str, object]) -> str:
+    import difflib  # only for a name that is not there
+
     close = difflib.get_close_matches(name, list(known), n=1)
     hint = f" Did you mean '{close[0]}'?" if close else ""
     if not known:
@@ -311,6 +312,8 @@ def _expect(value: Any, kinds: type | tuple[type, ...], where: str, what: str) -
 def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
     for key in table:
         if key not in allowed:
+            import difflib  # only for a key that is not there
+
             close = difflib.get_close_matches(key, sorted(allowed), n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
             raise ConfigError(f"{where} has an unknown key '{key}'.{hint}")
