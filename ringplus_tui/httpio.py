@@ -71,8 +71,7 @@ def encode_client_secret_basic(
     authlib's own encoder skips the form-encoding step and fails on non-Latin-1
     characters; a client ID or secret with ``:`` or ``%`` needs it too.
     """
-    user = quote(client.client_id or "", safe="")
-    password = quote(client.client_secret or "", safe="")
+    user, password = _form_encoded(client.client_id or "", client.client_secret or "")
     headers["Authorization"] = "Basic " + b64encode(f"{user}:{password}".encode()).decode()
     return uri, headers, body
 
@@ -84,7 +83,12 @@ def client_secret_basic(client_id: str, client_secret: str) -> httpx2.BasicAuth:
     request in place; authlib's own client auth re-reads the body and builds a
     second request, a tenth of a refresh's CPU on loopback.
     """
-    return httpx2.BasicAuth(quote(client_id, safe=""), quote(client_secret, safe=""))
+    return httpx2.BasicAuth(*_form_encoded(client_id, client_secret))
+
+
+def _form_encoded(client_id: str, client_secret: str) -> tuple[str, str]:
+    """RFC 6749 §2.3.1: the client ID and secret form-encoded, before HTTP Basic."""
+    return quote(client_id, safe=""), quote(client_secret, safe="")
 
 
 def _host(url: str) -> str:
