@@ -327,16 +327,17 @@ def main() -> int:
         results.append(result)
         print(result.line(), flush=True)
 
+    # Start-up and refresh swing ±15 % per round on a shared 2-core machine: more rounds.
+    rounds = runs if args.quick else 11
     if want("startup_1"):
-        report(startup(1, runs, 1.25))
+        report(startup(1, rounds, 1.25))
     if want(f"startup_{big}"):
-        report(startup(big, runs, 1.50))
+        report(startup(big, rounds, 1.50))
     if want("token_valid"):
         report(token_valid(runs * 2))
     if want("refresh_all"):
         counts = [10] if args.quick else [200]
-        # More rounds here: two CPU-bound processes on two cores swing ±15 % per round.
-        for result in asyncio.run(_refresh_measures(counts, runs if args.quick else 11)):
+        for result in asyncio.run(_refresh_measures(counts, rounds)):
             report(result)
         # The same with a 50 ms round trip, as to a provider across the internet: the
         # seed's one-after-another waits 200 round trips, a bounded pool 200/8.
