@@ -227,5 +227,11 @@ async def test_the_sandbox_demo_signs_in_with_enter_on_the_focused_save_button(
             lambda: isinstance(app.screen, CredentialsScreen) and app.screen.focused is not None,
         )
         assert app.screen.focused.id == "save"  # every field is filled in
+        await pilot.pause()
+        assert app.screen.query_one("#form").scroll_y == 0  # the intro stays in view
+        await pilot.press("tab", "tab")  # Cancel, then round to the first field
+        assert app.screen.focused.id == "name"
+        await pilot.press("shift+tab", "shift+tab")
+        assert app.screen.focused.id == "save"
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, AuthorizeScreen) and app.screen.url)

@@ -81,7 +81,9 @@ class CredentialsScreen(Screen[CredentialsResult | None]):
     def compose(self) -> ComposeResult:
         form = self.prefill.form
         yield Header()
-        with VerticalScroll(id="form"):
+        form_view = VerticalScroll(id="form")
+        form_view.can_focus = False  # no invisible Tab stop between Cancel and App name
+        with form_view:
             yield Static(self._intro(), id="intro")
             yield from _row(
                 "App name",
@@ -248,7 +250,8 @@ class CredentialsScreen(Screen[CredentialsResult | None]):
         self.sub_title = "App credentials"
         self._show_custom(self.prefill.form.provider != "ringplus")
         self._label_save()
-        self._first_to_fill().focus()
+        # Without scrolling: the intro above the form is what to read first.
+        self._first_to_fill().focus(scroll_visible=False)
 
     def _first_to_fill(self) -> Widget:
         """The first required field still empty, or the Save button when none is."""
