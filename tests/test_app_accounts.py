@@ -209,25 +209,35 @@ async def test_add_an_account_to_an_existing_app_from_the_dashboard(
         assert service.settings.accounts["dora"].user == "Bob Example <bob@example.com>"
 
 
-async def test_the_command_palette_offers_the_keys_of_the_screen_it_was_opened_on(
-    config_dir, keyring_store, sandbox: Sandbox
-) -> None:
-    from textual.command import CommandPalette
-
-    from ringplus_tui.screens.apps import AppsScreen
-
+async def one_app_and_alice(config_dir, keyring_store, sandbox: Sandbox) -> OAuthService:
+    """App 'one' on the sandbox and the account 'alice', not signed in."""
     service = OAuthService(SettingsStore(config_dir), keyring_store)
     await service.save_app(sandbox.demo_app("one"), sandbox.client_secret)
     await service.add_account("alice", "one")
-    app = RingPlusApp(service)
+    return service
+
+
+async def run_from_palette(pilot, app: RingPlusApp, text: str) -> None:
+    """Open the command palette, type ``text`` and run the first command it finds."""
+    from textual.command import CommandPalette
+
+    await pilot.press("ctrl+p")
+    await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+    await pilot.press(*text)
+    await pilot.pause(0.5)  # the palette searches its providers
+    await pilot.press("enter")
+
+
+async def test_the_command_palette_offers_the_keys_of_the_screen_it_was_opened_on(
+    config_dir, keyring_store, sandbox: Sandbox
+) -> None:
+    from ringplus_tui.screens.apps import AppsScreen
+
+    app = RingPlusApp(await one_app_and_alice(config_dir, keyring_store, sandbox))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("A")
         await wait_for(pilot, lambda: isinstance(app.screen, AppsScreen))
-        await pilot.press("ctrl+p")
-        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
-        await pilot.press(*"rename")
-        await pilot.pause(0.5)  # the palette searches its providers
-        await pilot.press("enter")
+        await run_from_palette(pilot, app, "rename")
         await wait_for(pilot, lambda: isinstance(app.screen, TextModal))
         assert app.screen.query_one(Input).value == "one"  # renaming the selected app
 
@@ -235,11 +245,7 @@ async def test_the_command_palette_offers_the_keys_of_the_screen_it_was_opened_o
 async def test_the_account_screens_palette_has_its_keys_also_those_off_the_footer(
     config_dir, keyring_store, sandbox: Sandbox
 ) -> None:
-    from textual.command import CommandPalette
-
-    service = OAuthService(SettingsStore(config_dir), keyring_store)
-    await service.save_app(sandbox.demo_app("one"), sandbox.client_secret)
-    await service.add_account("alice", "one")
+    service = await one_app_and_alice(config_dir, keyring_store, sandbox)
     app = RingPlusApp(service)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
@@ -248,9 +254,5 @@ async def test_the_account_screens_palette_has_its_keys_also_those_off_the_foote
         titles = [command.title for command in app.get_system_commands(app.screen)]
         assert {"Reveal", "Copy", "Back", "Auto", "Revoke"} <= set(titles)
         before = service.settings.accounts["alice"].auto_refresh
-        await pilot.press("ctrl+p")
-        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
-        await pilot.press(*"auto")
-        await pilot.pause(0.5)  # the palette searches its providers
-        await pilot.press("enter")
+        await run_from_palette(pilot, app, "auto")
         await wait_for(pilot, lambda: service.settings.accounts["alice"].auto_refresh != before)
