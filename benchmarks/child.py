@@ -43,8 +43,8 @@ def bare_app(home: Path):  # type: ignore[no-untyped-def]
 
 
 def our_app(home: Path):  # type: ignore[no-untyped-def]
-    from ringplus_tui.factory import make_app
-    from ringplus_tui.secret_store import KeyringSecretStore
+    from ringplus_tui.store.secret_store import KeyringSecretStore
+    from ringplus_tui.tui.factory import make_app
 
     return make_app(home, KeyringSecretStore())
 

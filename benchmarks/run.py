@@ -90,8 +90,8 @@ def until_painted(argv: list[str]) -> Callable[[], float]:
 
 def make_home(accounts: int, *, now: float | None = None) -> Path:
     """A settings directory with one RingPlus app and ``accounts`` valid accounts."""
-    from ringplus_tui.models import RINGPLUS, Account, AppConfig
-    from ringplus_tui.settings import Settings, SettingsStore
+    from ringplus_tui.core.models import RINGPLUS, Account, AppConfig
+    from ringplus_tui.store.settings import Settings, SettingsStore
 
     now = now or time.time()
     home = Path(tempfile.mkdtemp(prefix="ringplus-bench-"))
@@ -177,9 +177,13 @@ async def _refresh_measures(counts: list[int], runs: int, latency: float = 0.0) 
 
     import httpx2
 
-    from ringplus_tui.secret_store import MemorySecretStore, access_token_key, refresh_token_key
-    from ringplus_tui.service import OAuthService
-    from ringplus_tui.settings import Settings, SettingsStore
+    from ringplus_tui.service.facade import OAuthService
+    from ringplus_tui.store.secret_store import (
+        MemorySecretStore,
+        access_token_key,
+        refresh_token_key,
+    )
+    from ringplus_tui.store.settings import Settings, SettingsStore
 
     sandbox = subprocess.Popen(  # noqa: ASYNC220 - started once, before any measuring
         [COMMAND, "sandbox", "--token-lifetime", "3600", "--latency", str(latency)],
@@ -202,7 +206,7 @@ async def _refresh_measures(counts: list[int], runs: int, latency: float = 0.0) 
             home = Path(tempfile.mkdtemp(prefix="ringplus-bench-"))
             store = MemorySecretStore()
             service = OAuthService(SettingsStore(home), store)
-            from ringplus_tui.models import AppConfig, Provider
+            from ringplus_tui.core.models import AppConfig, Provider
 
             provider = Provider(
                 name="custom",

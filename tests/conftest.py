@@ -11,9 +11,9 @@ import pytest
 from dot_provider import DotServer, dot_available
 
 from ringplus_tui.sandbox import Sandbox
-from ringplus_tui.secret_store import KeyringSecretStore
-from ringplus_tui.service import OAuthService
-from ringplus_tui.settings import SettingsStore
+from ringplus_tui.service.facade import OAuthService
+from ringplus_tui.store.secret_store import KeyringSecretStore
+from ringplus_tui.store.settings import SettingsStore
 
 REQUIRE_KEYRING = "RINGPLUS_TUI_REQUIRE_KEYRING"
 REQUIRE_DOT = "RINGPLUS_TUI_REQUIRE_DOT"

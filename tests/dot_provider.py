@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx2
 
-from ringplus_tui.htmlforms import Form, parse_forms
+from ringplus_tui.oauth.htmlforms import Form, parse_forms
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 USERNAME = "alice"

@@ -7,7 +7,7 @@ import asyncio
 from browser import sign_in_and_consent
 
 from ringplus_tui.sandbox import Sandbox
-from ringplus_tui.service import OAuthService
+from ringplus_tui.service.facade import OAuthService
 
 ALICE = ("alice@example.com", "alice-pass")
 

@@ -8,8 +8,8 @@ from dataclasses import replace
 
 from textual.pilot import Pilot
 
-from ringplus_tui.cli import sandbox_demo
-from ringplus_tui.prefill import CredentialsPrefill
+from ringplus_tui.cli.main import sandbox_demo
+from ringplus_tui.core.prefill import CredentialsPrefill
 from ringplus_tui.sandbox import Sandbox
 
 

@@ -13,13 +13,13 @@ from pilot_helpers import wait_for
 from rich.text import Text
 from textual.widgets import DataTable, Input, Static
 
-from ringplus_tui.app import RingPlusApp
 from ringplus_tui.sandbox import Sandbox
-from ringplus_tui.screens.account import AccountScreen
-from ringplus_tui.screens.modals import ConfirmModal, TextModal
-from ringplus_tui.secret_store import access_token_key
-from ringplus_tui.service import OAuthService
-from ringplus_tui.settings import SettingsStore
+from ringplus_tui.service.facade import OAuthService
+from ringplus_tui.store.secret_store import access_token_key
+from ringplus_tui.store.settings import SettingsStore
+from ringplus_tui.tui.app import RingPlusApp
+from ringplus_tui.tui.screens.account import AccountScreen
+from ringplus_tui.tui.screens.modals import ConfirmModal, TextModal
 
 USERS = {"alice": ("alice@example.com", "alice-pass"), "bob": ("bob@example.com", "bob-pass")}
 
@@ -181,9 +181,9 @@ async def test_add_an_account_to_an_existing_app_from_the_dashboard(
     """a → name it and keep the existing app → the authorize screen → the new row."""
     from textual import events
 
-    from ringplus_tui.screens.authorize import AuthorizeScreen
-    from ringplus_tui.screens.modals import AddAccountModal
-    from ringplus_tui.widgets import PasteInput
+    from ringplus_tui.tui.screens.authorize import AuthorizeScreen
+    from ringplus_tui.tui.screens.modals import AddAccountModal
+    from ringplus_tui.tui.widgets import PasteInput
 
     service = await signed_in_service(
         config_dir, keyring_store, sandbox, second_sandbox, clock=time.time
@@ -231,7 +231,7 @@ async def run_from_palette(pilot, app: RingPlusApp, text: str) -> None:
 async def test_the_command_palette_offers_the_keys_of_the_screen_it_was_opened_on(
     config_dir, keyring_store, sandbox: Sandbox
 ) -> None:
-    from ringplus_tui.screens.apps import AppsScreen
+    from ringplus_tui.tui.screens.apps import AppsScreen
 
     app = RingPlusApp(await one_app_and_alice(config_dir, keyring_store, sandbox))
     async with app.run_test(size=(120, 40)) as pilot:

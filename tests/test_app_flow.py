@@ -16,13 +16,13 @@ from rich.text import Text
 from textual import events
 from textual.widgets import DataTable, Input, Static
 
-from ringplus_tui.factory import make_app
 from ringplus_tui.sandbox import Sandbox
-from ringplus_tui.screens.authorize import AuthorizeScreen
-from ringplus_tui.screens.credentials import CredentialsScreen
-from ringplus_tui.screens.dashboard import DashboardScreen
-from ringplus_tui.secret_store import access_token_key
-from ringplus_tui.widgets import PasteInput
+from ringplus_tui.store.secret_store import access_token_key
+from ringplus_tui.tui.factory import make_app
+from ringplus_tui.tui.screens.authorize import AuthorizeScreen
+from ringplus_tui.tui.screens.credentials import CredentialsScreen
+from ringplus_tui.tui.screens.dashboard import DashboardScreen
+from ringplus_tui.tui.widgets import PasteInput
 
 ALICE = ("alice@example.com", "alice-pass")
 
@@ -156,7 +156,7 @@ async def test_editing_the_app_of_a_signed_in_account_says_save_and_keeps_its_to
 ) -> None:
     from test_widgets import footer_keys
 
-    from ringplus_tui.screens.apps import AppsScreen
+    from ringplus_tui.tui.screens.apps import AppsScreen
 
     app = make_app(config_dir, keyring_store, prefill=sandbox_prefill(sandbox, with_secret=False))
     async with app.run_test(size=(100, 40)) as pilot:
@@ -196,8 +196,8 @@ async def test_editing_the_app_of_a_signed_in_account_says_save_and_keeps_its_to
 async def test_the_form_starts_on_the_first_empty_field_and_lights_only_the_focused_label(
     config_dir,
 ) -> None:
-    from ringplus_tui.prefill import EMPTY_PREFILL
-    from ringplus_tui.secret_store import MemorySecretStore
+    from ringplus_tui.core.prefill import EMPTY_PREFILL
+    from ringplus_tui.store.secret_store import MemorySecretStore
 
     app = make_app(config_dir, MemorySecretStore(), prefill=EMPTY_PREFILL)
     async with app.run_test(size=(100, 40)) as pilot:

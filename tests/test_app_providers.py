@@ -18,11 +18,11 @@ from ports import free_port
 from rich.text import Text
 from textual.widgets import DataTable, Input, Select, Static
 
-from ringplus_tui.factory import make_app
-from ringplus_tui.prefill import EMPTY_PREFILL
-from ringplus_tui.screens.authorize import AuthorizeScreen
-from ringplus_tui.screens.credentials import CredentialsScreen
-from ringplus_tui.screens.dashboard import DashboardScreen
+from ringplus_tui.core.prefill import EMPTY_PREFILL
+from ringplus_tui.tui.factory import make_app
+from ringplus_tui.tui.screens.authorize import AuthorizeScreen
+from ringplus_tui.tui.screens.credentials import CredentialsScreen
+from ringplus_tui.tui.screens.dashboard import DashboardScreen
 
 
 async def type_into(pilot, app, field: str, text: str) -> None:

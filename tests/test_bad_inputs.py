@@ -21,7 +21,7 @@ from faults import FaultyTransport, on_grant
 from flows import browse, prepare, sign_in
 from pilot_helpers import wait_for
 
-from ringplus_tui.errors import (
+from ringplus_tui.core.errors import (
     AccessDeniedError,
     AuthorizationResponseError,
     ConfigError,
@@ -30,12 +30,12 @@ from ringplus_tui.errors import (
     StateMismatchError,
     TokenEndpointError,
 )
-from ringplus_tui.models import Account
+from ringplus_tui.core.models import Account
+from ringplus_tui.core.status import TokenStatus, refresh_due, token_status
 from ringplus_tui.sandbox import Sandbox
-from ringplus_tui.secret_store import access_token_key, refresh_token_key
-from ringplus_tui.service import OAuthService
-from ringplus_tui.settings import SettingsStore
-from ringplus_tui.status import TokenStatus, refresh_due, token_status
+from ringplus_tui.service.facade import OAuthService
+from ringplus_tui.store.secret_store import access_token_key, refresh_token_key
+from ringplus_tui.store.settings import SettingsStore
 
 
 @contextlib.asynccontextmanager
@@ -176,7 +176,7 @@ async def test_05_the_paste_field_keeps_every_line(paste: str) -> None:
     from textual import events
     from textual.app import App, ComposeResult
 
-    from ringplus_tui.widgets import PasteInput
+    from ringplus_tui.tui.widgets import PasteInput
 
     class One(App[None]):
         def compose(self) -> ComposeResult:
@@ -197,8 +197,8 @@ async def test_05_the_paste_field_keeps_every_line(paste: str) -> None:
 def test_06_the_screen_names_other_paste_keys_and_the_command_line_takes_the_url() -> None:
     import inspect
 
-    from ringplus_tui import cli
-    from ringplus_tui.screens import authorize
+    from ringplus_tui.cli import main as cli
+    from ringplus_tui.tui.screens import authorize
 
     assert "Shift+Insert" in inspect.getsource(authorize)
     help_text = cli._parser().format_help()
@@ -585,8 +585,8 @@ async def test_23_the_app_starts_lists_accounts_and_says_the_keyring_is_missing(
 ) -> None:
     from keyring.backends.fail import Keyring as FailKeyring
 
-    from ringplus_tui.app import RingPlusApp
-    from ringplus_tui.secret_store import KeyringSecretStore
+    from ringplus_tui.store.secret_store import KeyringSecretStore
+    from ringplus_tui.tui.app import RingPlusApp
 
     SettingsStore(config_dir).save(
         SettingsStore(config_dir).load().with_account(Account(name="alice", app="x"))
@@ -609,10 +609,10 @@ async def test_23_the_app_starts_lists_accounts_and_says_the_keyring_is_missing(
 APP_IN_ITS_OWN_PROCESS = """
 import asyncio, sys
 from pathlib import Path
-from ringplus_tui.app import RingPlusApp
-from ringplus_tui.service import OAuthService
-from ringplus_tui.settings import SettingsStore
-from ringplus_tui.secret_store import KeyringSecretStore
+from ringplus_tui.tui.app import RingPlusApp
+from ringplus_tui.service.facade import OAuthService
+from ringplus_tui.store.settings import SettingsStore
+from ringplus_tui.store.secret_store import KeyringSecretStore
 
 async def main():
     service = OAuthService(
@@ -696,8 +696,8 @@ async def test_25_a_secret_too_large_for_the_backend_is_reported_with_its_size(
 ) -> None:
     from fake_keyrings import SmallKeyring
 
-    from ringplus_tui.errors import SecretStoreError
-    from ringplus_tui.secret_store import KeyringSecretStore
+    from ringplus_tui.core.errors import SecretStoreError
+    from ringplus_tui.store.secret_store import KeyringSecretStore
 
     use_keyring(SmallKeyring())
     async with open_service(config_dir, KeyringSecretStore()) as (service, _):
@@ -712,8 +712,8 @@ async def test_26_a_locked_keyring_is_not_taken_for_signed_out(
 ) -> None:
     from fake_keyrings import LockedKeyring
 
-    from ringplus_tui.errors import SecretStoreError
-    from ringplus_tui.secret_store import KeyringSecretStore
+    from ringplus_tui.core.errors import SecretStoreError
+    from ringplus_tui.store.secret_store import KeyringSecretStore
 
     signed_in = Account(
         name="alice", app="x", expires_at=time.time() + 3600, obtained_at=time.time(),
@@ -734,8 +734,8 @@ async def test_27_a_hanging_keyring_times_out_and_the_ui_keeps_running(
 ) -> None:
     from fake_keyrings import HangingKeyring
 
-    from ringplus_tui.app import RingPlusApp
-    from ringplus_tui.secret_store import KeyringSecretStore
+    from ringplus_tui.store.secret_store import KeyringSecretStore
+    from ringplus_tui.tui.app import RingPlusApp
 
     use_keyring(HangingKeyring())
     SettingsStore(config_dir).save(
@@ -755,7 +755,7 @@ async def test_27_a_hanging_keyring_times_out_and_the_ui_keeps_running(
 async def test_28_the_dashboard_reads_no_secret_at_start(
     config_dir: Path, keyring_store, sandbox: Sandbox
 ) -> None:
-    from ringplus_tui.app import RingPlusApp
+    from ringplus_tui.tui.app import RingPlusApp
 
     async with open_service(config_dir, keyring_store) as (service, _):
         for name in ("a", "b", "c", "d", "e"):
@@ -944,8 +944,8 @@ async def test_32_copy_does_not_promise_success(
 ) -> None:
     from pilot_helpers import wait_for
 
-    from ringplus_tui.app import RingPlusApp
-    from ringplus_tui.screens.account import AccountScreen
+    from ringplus_tui.tui.app import RingPlusApp
+    from ringplus_tui.tui.screens.account import AccountScreen
 
     async with open_service(config_dir, keyring_store) as (service, _):
         await sign_in(service, sandbox)
@@ -970,8 +970,8 @@ async def test_34_and_kind_8_small_terminals_long_and_unicode_names_do_not_crash
 ) -> None:
     from pilot_helpers import wait_for
 
-    from ringplus_tui.app import RingPlusApp
-    from ringplus_tui.screens.account import AccountScreen
+    from ringplus_tui.tui.app import RingPlusApp
+    from ringplus_tui.tui.screens.account import AccountScreen
 
     async with open_service(config_dir, keyring_store) as (service, _):
         await sign_in(service, sandbox, "名前 ünïcödé")
@@ -1002,8 +1002,8 @@ async def test_no_secret_in_files_logs_screens_or_notifications(
 
     from pilot_helpers import wait_for
 
-    from ringplus_tui.app import RingPlusApp
-    from ringplus_tui.screens.account import AccountScreen
+    from ringplus_tui.tui.app import RingPlusApp
+    from ringplus_tui.tui.screens.account import AccountScreen
 
     caplog.set_level(logging.DEBUG)
     async with open_service(config_dir, keyring_store) as (service, _):
@@ -1037,7 +1037,7 @@ async def test_no_secret_in_files_logs_screens_or_notifications(
 async def test_an_unexpected_error_in_a_tick_is_shown_and_the_app_keeps_running(
     config_dir: Path, keyring_store
 ) -> None:
-    from ringplus_tui.app import RingPlusApp
+    from ringplus_tui.tui.app import RingPlusApp
 
     SettingsStore(config_dir).save(
         SettingsStore(config_dir).load().with_account(Account(name="alice", app="x"))
@@ -1061,7 +1061,7 @@ async def test_05_a_second_paste_replaces_the_first() -> None:
     from textual import events
     from textual.app import App, ComposeResult
 
-    from ringplus_tui.widgets import PasteInput
+    from ringplus_tui.tui.widgets import PasteInput
 
     class One(App[None]):
         def compose(self) -> ComposeResult:
@@ -1079,7 +1079,7 @@ async def test_05_a_second_paste_replaces_the_first() -> None:
 
 
 def test_garbage_paste_is_quoted_as_typed() -> None:
-    from ringplus_tui.redirect import parse_authorization_response
+    from ringplus_tui.oauth.redirect import parse_authorization_response
 
     with pytest.raises(AuthorizationResponseError) as caught:
         parse_authorization_response("this is not a url at all")

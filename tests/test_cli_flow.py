@@ -21,9 +21,9 @@ import pytest
 from browser import sign_in_and_consent
 
 from ringplus_tui.sandbox import Sandbox
-from ringplus_tui.secret_store import access_token_key, refresh_token_key
-from ringplus_tui.service import OAuthService
-from ringplus_tui.settings import SettingsStore
+from ringplus_tui.service.facade import OAuthService
+from ringplus_tui.store.secret_store import access_token_key, refresh_token_key
+from ringplus_tui.store.settings import SettingsStore
 
 COMMAND = str(Path(sys.executable).with_name("ringplus-tui"))
 NAMES = ("alice", "bob", "carol", "renamed")
@@ -241,7 +241,7 @@ async def test_tui_and_eight_token_commands_refresh_once_and_tui_sees_cli_change
     from pilot_helpers import wait_for
     from textual.widgets import DataTable
 
-    from ringplus_tui.app import RingPlusApp
+    from ringplus_tui.tui.app import RingPlusApp
 
     add_sandbox_app(cli, rotating_sandbox)
     cli_sign_in(cli, "alice")

@@ -24,15 +24,15 @@ from dot_provider import DotServer, dot_sign_in_and_consent
 from ports import free_port
 from test_cli_flow import Cli
 
-from ringplus_tui.errors import (
+from ringplus_tui.core.errors import (
     DiscoveryError,
     IssuerMismatchError,
     LoopbackUnavailableError,
     StateMismatchError,
 )
-from ringplus_tui.models import AppConfig
-from ringplus_tui.secret_store import access_token_key, refresh_token_key
-from ringplus_tui.service import OAuthService
+from ringplus_tui.core.models import AppConfig
+from ringplus_tui.service.facade import OAuthService
+from ringplus_tui.store.secret_store import access_token_key, refresh_token_key
 
 SCOPES = ("openid", "profile", "email", "read")
 
@@ -303,7 +303,7 @@ def test_command_line_listen_on_a_busy_port_falls_back_to_pasting(cli: Cli, dot:
 async def test_a_wrong_client_secret_says_what_to_check(
     service: OAuthService, dot: DotServer
 ) -> None:
-    from ringplus_tui.errors import TokenEndpointError
+    from ringplus_tui.core.errors import TokenEndpointError
 
     app = await dot_app(service, dot)
     await service.save_app(app, "not-the-secret")
@@ -369,7 +369,7 @@ def test_ctrl_c_while_listening_says_the_sign_in_can_still_be_pasted(
 async def test_a_url_for_another_redirect_uri_is_named_as_that_not_as_a_mix_up(
     service: OAuthService, dot: DotServer
 ) -> None:
-    from ringplus_tui.errors import RedirectMismatchError
+    from ringplus_tui.core.errors import RedirectMismatchError
 
     await dot_app(service, dot)
     await service.add_account("alice", "dot")

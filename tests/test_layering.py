@@ -1,6 +1,8 @@
-"""The line between the layers: nothing below the screens imports Textual.
+"""What import-linter cannot see: what a command really loads at run time.
 
-Checked in a fresh interpreter, because this test process has long imported Textual.
+The layer rules themselves are import-linter contracts in ``pyproject.toml`` (``lint-imports``,
+run by ``.ci/run``). These checks run in a fresh interpreter, because this test process has long
+imported Textual.
 """
 
 from __future__ import annotations
@@ -8,52 +10,43 @@ from __future__ import annotations
 import subprocess
 import sys
 
-NO_TEXTUAL = [
-    "ringplus_tui.service",
-    "ringplus_tui.settings",
-    "ringplus_tui.secret_store",
-    "ringplus_tui.models",
-    "ringplus_tui.errors",
-    "ringplus_tui.redirect",
-    "ringplus_tui.tokens",
-    "ringplus_tui.status",
-    "ringplus_tui.validation",
-    "ringplus_tui.prefill",
-    "ringplus_tui.factory",
-    "ringplus_tui.sandbox",
-    "ringplus_tui.cli",
-    "ringplus_tui.commands",
-    "ringplus_tui.api",
-    "ringplus_tui.locks",
-    "ringplus_tui.httpio",
-    "ringplus_tui.password",
-    "ringplus_tui.htmlforms",
-    "ringplus_tui.discovery",
-    "ringplus_tui.oidc",
-    "ringplus_tui.loopback",
-    "ringplus_tui.scheduler",
-]
+BELOW_THE_TUI = ["core", "oauth", "store", "service", "sandbox", "cli"]
 
 
-def test_service_and_storage_import_no_textual() -> None:
-    code = (
-        "import sys\n"
-        f"for name in {NO_TEXTUAL!r}: __import__(name)\n"
-        "leaked = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
-        "print(leaked[:3])\n"
-        "sys.exit(1 if leaked else 0)\n"
+def _loaded_after(code: str) -> list[str]:
+    probe = (
+        f"import sys\n{code}\nprint(' '.join(sorted({{m.split('.')[0] for m in sys.modules}})))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+def test_nothing_below_the_tui_imports_textual() -> None:
+    code = (
+        "import importlib, pkgutil, ringplus_tui\n"
+        f"for layer in {BELOW_THE_TUI!r}:\n"
+        "    pkg = importlib.import_module('ringplus_tui.' + layer)\n"
+        "    for info in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
+        "        importlib.import_module(info.name)\n"
+    )
+    loaded = _loaded_after(code)
+    assert "ringplus_tui" in loaded
+    assert "textual" not in loaded
 
 
 def test_storage_imports_no_http() -> None:
     code = (
-        "import sys\n"
-        "import ringplus_tui.settings, ringplus_tui.secret_store\n"
-        "leaked = [m for m in ('httpx2', 'authlib') if m in sys.modules]\n"
-        "print(leaked)\n"
-        "sys.exit(1 if leaked else 0)\n"
+        "import importlib, pkgutil, ringplus_tui.store as pkg\n"
+        "for info in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
+        "    importlib.import_module(info.name)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+    loaded = _loaded_after(code)
+    assert "tomli_w" in loaded  # the probe did import the store
+    assert not {"httpx2", "authlib", "textual"} & set(loaded)
+
+
+def test_the_token_command_path_loads_no_textual_and_no_authlib() -> None:
+    """``ringplus-tui token`` must start fast: its modules load neither Textual nor authlib."""
+    loaded = _loaded_after("import ringplus_tui.cli.main, ringplus_tui.cli.commands")
+    assert not {"textual", "authlib", "httpx2"} & set(loaded)

@@ -17,14 +17,14 @@ import httpx2
 import pytest
 from ports import free_port
 
-from ringplus_tui.errors import AccessDeniedError, RingPlusError
-from ringplus_tui.loopback import (
+from ringplus_tui.core.errors import AccessDeniedError, RingPlusError
+from ringplus_tui.oauth.loopback import (
     LoopbackListener,
     LoopbackUnavailableError,
     capture_redirect,
     loopback_address,
 )
-from ringplus_tui.redirect import parse_authorization_response
+from ringplus_tui.oauth.redirect import parse_authorization_response
 
 STATE = "st4te-Xy_1"
 CODE = "C0DE-very-secret-42"

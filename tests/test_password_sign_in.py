@@ -5,11 +5,11 @@ from __future__ import annotations
 import httpx2
 import pytest
 
-from ringplus_tui.password import PasswordSignInError
+from ringplus_tui.oauth.password import PasswordSignInError
 from ringplus_tui.sandbox import Sandbox
-from ringplus_tui.secret_store import access_token_key
-from ringplus_tui.service import OAuthService
-from ringplus_tui.settings import SettingsStore
+from ringplus_tui.service.facade import OAuthService
+from ringplus_tui.store.secret_store import access_token_key
+from ringplus_tui.store.settings import SettingsStore
 
 
 async def make(service: OAuthService, sandbox: Sandbox) -> None:

@@ -12,14 +12,14 @@ from flows import browse, prepare
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
-from ringplus_tui.discovery import metadata_urls, provider_from_metadata
-from ringplus_tui.errors import ConfigError, DiscoveryError, IdTokenError
-from ringplus_tui.models import Account, AppConfig, Provider
-from ringplus_tui.oidc import verify_id_token
+from ringplus_tui.core.errors import ConfigError, DiscoveryError, IdTokenError
+from ringplus_tui.core.models import Account, AppConfig, Provider
+from ringplus_tui.core.validation import AppInput, FieldError, build_app, parse_authorization_params
+from ringplus_tui.oauth.discovery import metadata_urls, provider_from_metadata
+from ringplus_tui.oauth.oidc import verify_id_token
 from ringplus_tui.sandbox import Sandbox
-from ringplus_tui.service import OAuthService, refresh_token_warning
-from ringplus_tui.settings import SettingsStore
-from ringplus_tui.validation import AppInput, FieldError, build_app, parse_authorization_params
+from ringplus_tui.service.facade import OAuthService, refresh_token_warning
+from ringplus_tui.store.settings import SettingsStore
 
 ISSUER = "https://id.example.org/tenant"
 
@@ -246,8 +246,8 @@ async def test_the_sandbox_can_be_discovered_from_its_base_url(
 def test_each_settings_directory_is_its_own_keyring_profile(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ringplus_tui.secret_store import keyring_service
-    from ringplus_tui.settings import platform_config_dir
+    from ringplus_tui.store.secret_store import keyring_service
+    from ringplus_tui.store.settings import platform_config_dir
 
     monkeypatch.delenv("RINGPLUS_TUI_KEYRING_SERVICE", raising=False)
     a, b = keyring_service(tmp_path / "a"), keyring_service(tmp_path / "b")
@@ -290,7 +290,7 @@ async def test_an_app_with_signed_in_accounts_cannot_be_pointed_at_another_serve
 async def test_a_scope_the_provider_refuses_says_so_and_that_retrying_will_not_help(
     service: OAuthService, sandbox: Sandbox
 ) -> None:
-    from ringplus_tui.errors import AccessDeniedError
+    from ringplus_tui.core.errors import AccessDeniedError
 
     await prepare(service, sandbox)
     pending = await service.start_authorization("alice")
@@ -307,7 +307,7 @@ async def test_a_scope_the_provider_refuses_says_so_and_that_retrying_will_not_h
 async def test_the_sandbox_redirect_page_is_not_listened_for(
     service: OAuthService, sandbox: Sandbox
 ) -> None:
-    from ringplus_tui.errors import LoopbackUnavailableError
+    from ringplus_tui.core.errors import LoopbackUnavailableError
 
     await prepare(service, sandbox)
     pending = await service.start_authorization("alice")
@@ -319,8 +319,8 @@ async def test_the_sandbox_redirect_page_is_not_listened_for(
 async def test_discovery_faults_are_named_not_crashes(tmp_path: Path) -> None:
     import httpx2
 
-    from ringplus_tui.errors import NetworkError
-    from ringplus_tui.secret_store import MemorySecretStore
+    from ringplus_tui.core.errors import NetworkError
+    from ringplus_tui.store.secret_store import MemorySecretStore
 
     def html_everywhere(request: httpx2.Request) -> httpx2.Response:
         return httpx2.Response(200, text="<html>Sign in</html>")

@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ringplus_tui.errors import (
+from ringplus_tui.core.errors import (
     AccessDeniedError,
     AuthorizationResponseError,
     RedirectMismatchError,
     RingPlusError,
 )
-from ringplus_tui.redirect import check_redirect_uri, parse_authorization_response
+from ringplus_tui.oauth.redirect import check_redirect_uri, parse_authorization_response
 
 REDIRECT = "http://localhost:8080/callback"
 GOOD = f"{REDIRECT}?code=C0DE&state=S1"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ringplus_tui.errors import NeedsSignInError, NetworkError
-from ringplus_tui.models import Account
-from ringplus_tui.scheduler import MIN_INTERVAL, RefreshBoard, RefreshScheduler
+from ringplus_tui.core.errors import NeedsSignInError, NetworkError
+from ringplus_tui.core.models import Account
+from ringplus_tui.core.scheduler import MIN_INTERVAL, RefreshBoard, RefreshScheduler
 
 NOW = 1_000_000.0
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from browser import sign_in_and_consent
 
 from ringplus_tui.sandbox import Sandbox
-from ringplus_tui.service import OAuthService
+from ringplus_tui.service.facade import OAuthService
 
 
 async def test_no_secret_in_settings_files(

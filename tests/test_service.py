@@ -9,7 +9,7 @@ import pytest
 from faults import FaultyTransport, on_grant
 from flows import browse, prepare, sign_in
 
-from ringplus_tui.errors import (
+from ringplus_tui.core.errors import (
     AccessDeniedError,
     AuthorizationResponseError,
     ConfigError,
@@ -20,9 +20,9 @@ from ringplus_tui.errors import (
     TokenEndpointError,
 )
 from ringplus_tui.sandbox import Sandbox
-from ringplus_tui.secret_store import access_token_key, refresh_token_key
-from ringplus_tui.service import OAuthService
-from ringplus_tui.settings import SettingsStore
+from ringplus_tui.service.facade import OAuthService
+from ringplus_tui.store.secret_store import access_token_key, refresh_token_key
+from ringplus_tui.store.settings import SettingsStore
 
 
 async def test_full_flow_stores_token_in_keyring_and_metadata_in_settings(

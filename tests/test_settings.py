@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ringplus_tui.errors import ConfigError
-from ringplus_tui.models import RINGPLUS, Account, AppConfig, Provider
-from ringplus_tui.settings import ENV_HOME, Settings, SettingsStore, default_config_dir
+from ringplus_tui.core.errors import ConfigError
+from ringplus_tui.core.models import RINGPLUS, Account, AppConfig, Provider
+from ringplus_tui.store.settings import ENV_HOME, Settings, SettingsStore, default_config_dir
 
 APP = AppConfig(
     name="work", client_id="abc", redirect_uri="https://example.org/cb", scopes=("read",)
@@ -106,8 +106,8 @@ def test_killing_a_writer_never_leaves_a_truncated_file(tmp_path: Path) -> None:
     store.save(Settings(apps={APP.name: APP}))
     code = (
         "import sys; from pathlib import Path\n"
-        "from ringplus_tui.settings import SettingsStore, Settings\n"
-        "from ringplus_tui.models import AppConfig, Account\n"
+        "from ringplus_tui.store.settings import SettingsStore, Settings\n"
+        "from ringplus_tui.core.models import AppConfig, Account\n"
         "store = SettingsStore(Path(sys.argv[1]))\n"
         "app = AppConfig(name='work', client_id='abc', redirect_uri='https://example.org/cb')\n"
         "accounts = {f'a{i}': Account(name=f'a{i}', app='work') for i in range(300)}\n"

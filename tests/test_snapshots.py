@@ -20,16 +20,16 @@ import pytest_textual_snapshot
 from pilot_helpers import wait_for
 from textual.pilot import Pilot
 
-from ringplus_tui.app import RingPlusApp
-from ringplus_tui.messages import SignIn
-from ringplus_tui.models import RINGPLUS, Account, AppConfig
-from ringplus_tui.prefill import EMPTY_PREFILL
-from ringplus_tui.screens.account import AccountScreen
-from ringplus_tui.screens.authorize import AuthorizeScreen
-from ringplus_tui.secret_store import MemorySecretStore
-from ringplus_tui.service import OAuthService
-from ringplus_tui.settings import Settings, SettingsStore
-from ringplus_tui.widgets import PasteInput
+from ringplus_tui.core.models import RINGPLUS, Account, AppConfig
+from ringplus_tui.core.prefill import EMPTY_PREFILL
+from ringplus_tui.service.facade import OAuthService
+from ringplus_tui.store.secret_store import MemorySecretStore
+from ringplus_tui.store.settings import Settings, SettingsStore
+from ringplus_tui.tui.app import RingPlusApp
+from ringplus_tui.tui.messages import SignIn
+from ringplus_tui.tui.screens.account import AccountScreen
+from ringplus_tui.tui.screens.authorize import AuthorizeScreen
+from ringplus_tui.tui.widgets import PasteInput
 
 pytestmark = pytest.mark.filterwarnings("ignore:Can not relate snapshot")
 
@@ -181,7 +181,7 @@ def test_credentials_field_error(snap_compare, tmp_path: Path) -> None:
 async def _discover(pilot: Pilot[None]) -> None:
     from textual.widgets import Input, Select
 
-    from ringplus_tui.screens.credentials import CredentialsScreen
+    from ringplus_tui.tui.screens.credentials import CredentialsScreen
 
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, CredentialsScreen))
     screen = pilot.app.screen

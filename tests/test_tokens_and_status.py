@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ringplus_tui.errors import RingPlusError, TokenEndpointError
-from ringplus_tui.models import Account, Token, mask
-from ringplus_tui.status import TokenStatus, format_countdown, refresh_margin, token_status
-from ringplus_tui.tokens import parse_scope, token_from_response
+from ringplus_tui.core.errors import RingPlusError, TokenEndpointError
+from ringplus_tui.core.models import Account, Token, mask
+from ringplus_tui.core.status import TokenStatus, format_countdown, refresh_margin, token_status
+from ringplus_tui.oauth.token_response import parse_scope, token_from_response
 
 NOW = 1_000_000.0
 

@@ -7,7 +7,7 @@ from textual.binding import Binding
 from textual.widgets import Button
 from textual.widgets._footer import FooterKey
 
-from ringplus_tui.widgets import CountdownTable, KeysFooter
+from ringplus_tui.tui.widgets import CountdownTable, KeysFooter
 
 
 class TableApp(App[None]):

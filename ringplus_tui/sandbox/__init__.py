@@ -20,7 +20,8 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from ..models import AppConfig, Provider
+from ringplus_tui.core.models import AppConfig, Provider
+
 from .server import DemoClient, DemoUser, PhoneLine, ProviderState, create_app
 
 __all__ = ["DemoUser", "Sandbox"]

@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-from .errors import RingPlusError
+from ringplus_tui.core.errors import RingPlusError
 
 LOCK_WAIT = 60.0
 """Seconds to wait for another process's refresh of the same account."""

@@ -19,16 +19,17 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Header, LoadingIndicator, Static
 
-from ..errors import (
+from ringplus_tui.core.errors import (
     AuthorizationResponseError,
     LoopbackUnavailableError,
     NetworkError,
     RingPlusError,
 )
+from ringplus_tui.core.models import PendingAuthorization
+from ringplus_tui.core.status import format_countdown
+from ringplus_tui.service.facade import OAuthService
+
 from ..messages import Tick
-from ..models import PendingAuthorization
-from ..service import OAuthService
-from ..status import format_countdown
 from ..widgets import KeysFooter, PasteInput
 
 

@@ -1,6 +1,6 @@
 """The dashboard: every account, its token status and a live countdown.
 
-The app's one timer sends a :class:`~ringplus_tui.messages.Tick` each second;
+The app's one timer sends a :class:`~ringplus_tui.tui.messages.Tick` each second;
 each tick recomputes every visible row from the absolute ``expires_at``, so
 nothing drifts. Refreshes are requested from the app, which runs them in workers.
 """
@@ -16,11 +16,12 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static
 
+from ringplus_tui.core.models import Account
+from ringplus_tui.core.scheduler import RefreshBoard
+from ringplus_tui.core.status import TokenStatus, format_countdown, token_status
+from ringplus_tui.service.facade import Clock, OAuthService
+
 from ..messages import AccountsChanged, AddAccount, RefreshRequested, SignIn, Tick
-from ..models import Account
-from ..scheduler import RefreshBoard
-from ..service import Clock, OAuthService
-from ..status import TokenStatus, format_countdown, token_status
 from ..widgets import CountdownTable, KeysFooter
 
 STATUS_STYLE = {

@@ -16,12 +16,13 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Header, Label, Static
 
-from ..errors import RingPlusError
+from ringplus_tui.core.errors import RingPlusError
+from ringplus_tui.core.models import Account, mask
+from ringplus_tui.core.scheduler import RefreshBoard
+from ringplus_tui.core.status import account_margin, format_countdown
+from ringplus_tui.service.facade import Clock, OAuthService
+
 from ..messages import AccountsChanged, PasswordSignIn, RefreshRequested, SignIn, Tick
-from ..models import Account, mask
-from ..scheduler import RefreshBoard
-from ..service import Clock, OAuthService
-from ..status import account_margin, format_countdown
 from ..widgets import KeysFooter
 from .dashboard import status_text
 from .modals import ConfirmModal, TextModal

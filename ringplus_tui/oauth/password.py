@@ -13,7 +13,8 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx2
 
-from .errors import RingPlusError
+from ringplus_tui.core.errors import RingPlusError
+
 from .htmlforms import Form, parse_forms
 
 MAX_STEPS = 12

@@ -5,7 +5,7 @@ an embedded sandbox provider with throw-away settings and secrets;
 ``ringplus-tui sandbox`` runs the sandbox provider alone until Ctrl+C.
 
 Script commands (``app``, ``account``, ``authorize``, ``login``, ``token``,
-``status``, ``refresh``, ``revoke``, ``forget``) live in :mod:`ringplus_tui.commands`.
+``status``, ``refresh``, ``revoke``, ``forget``) live in :mod:`ringplus_tui.cli.commands`.
 
 Exit status: 0 success; 1 failure; 2 usage error or unknown app/account; 3 the
 account needs signing in; 4 temporary failure with nothing changed. Errors go to
@@ -24,11 +24,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import RingPlusError
+from ringplus_tui.core.errors import RingPlusError
 
 if TYPE_CHECKING:
-    from .prefill import CredentialsPrefill
-    from .sandbox import Sandbox
+    from ringplus_tui.core.prefill import CredentialsPrefill
+    from ringplus_tui.sandbox import Sandbox
 
 SANDBOX_TOKEN_LIFETIME = 300
 """Seconds an access token lasts in ``--sandbox`` mode: short, to watch the countdown."""
@@ -187,7 +187,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run_sandbox(args: argparse.Namespace) -> int:
-    from .sandbox import Sandbox
+    from ringplus_tui.sandbox import Sandbox
 
     sandbox = Sandbox(
         args.host,
@@ -231,8 +231,8 @@ def _run_sandbox(args: argparse.Namespace) -> int:
 
 
 def _run_tui(config_dir: Path) -> int:
-    from .factory import make_app
-    from .secret_store import KeyringSecretStore, keyring_service
+    from ringplus_tui.store.secret_store import KeyringSecretStore, keyring_service
+    from ringplus_tui.tui.factory import make_app
 
     app = make_app(config_dir, KeyringSecretStore(keyring_service(config_dir)))
     app.run()
@@ -242,7 +242,7 @@ def _run_tui(config_dir: Path) -> int:
 def sandbox_demo(sandbox: Sandbox) -> tuple[CredentialsPrefill, str]:
     """What ``--sandbox`` starts with: the credentials form with the demo app filled in
     (its client secret too), and the hint the sign-in screens show (the demo users)."""
-    from .prefill import CredentialsPrefill
+    from ringplus_tui.core.prefill import CredentialsPrefill
 
     prefill = replace(
         CredentialsPrefill.from_app(sandbox.demo_app(), account="alice", editing=False),
@@ -262,9 +262,9 @@ def sandbox_demo(sandbox: Sandbox) -> tuple[CredentialsPrefill, str]:
 
 
 def _run_sandbox_tui() -> int:
-    from .factory import make_app
-    from .sandbox import Sandbox
-    from .secret_store import MemorySecretStore
+    from ringplus_tui.sandbox import Sandbox
+    from ringplus_tui.store.secret_store import MemorySecretStore
+    from ringplus_tui.tui.factory import make_app
 
     with (
         Sandbox(token_lifetime=SANDBOX_TOKEN_LIFETIME) as sandbox,
@@ -291,7 +291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_sandbox(args)
         if args.sandbox:
             return _run_sandbox_tui()
-        from .settings import default_config_dir
+        from ringplus_tui.store.settings import default_config_dir
 
         config_dir = getattr(args, "config_dir", None) or default_config_dir()
         if args.command is None:

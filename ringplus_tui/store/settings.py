@@ -34,8 +34,8 @@ from typing import Any
 
 import tomli_w
 
-from .errors import ConfigError
-from .models import (
+from ringplus_tui.core.errors import ConfigError
+from ringplus_tui.core.models import (
     CLIENT_AUTH_METHODS,
     PROVIDERS,
     RESERVED_AUTHORIZATION_PARAMS,

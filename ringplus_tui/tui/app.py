@@ -1,6 +1,6 @@
 """The Textual application: wires the screens to one :class:`OAuthService`.
 
-Screens are thin: they show state, post :mod:`~ringplus_tui.messages` upward, and
+Screens are thin: they show state, post :mod:`~ringplus_tui.tui.messages` upward, and
 run service calls in workers. The app owns the one timer (countdowns, automatic
 refresh, noticing settings changed by another process), runs the multi-screen
 flows as one coroutine each, and closes the service once on exit.
@@ -18,7 +18,12 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from .errors import RingPlusError
+from ringplus_tui.core.errors import RingPlusError
+from ringplus_tui.core.models import Account
+from ringplus_tui.core.prefill import EMPTY_PREFILL, CredentialsPrefill
+from ringplus_tui.core.scheduler import RefreshBoard
+from ringplus_tui.service.facade import Clock, OAuthService, refresh_token_warning
+
 from .messages import (
     AccountsChanged,
     AddAccount,
@@ -27,11 +32,7 @@ from .messages import (
     SignIn,
     Tick,
 )
-from .models import Account
-from .prefill import EMPTY_PREFILL, CredentialsPrefill
-from .scheduler import RefreshBoard
 from .screens.dashboard import DashboardScreen, clock_time
-from .service import Clock, OAuthService, refresh_token_warning
 
 RELOAD_EVERY = 2
 """Ticks between checks for settings changed by another process."""

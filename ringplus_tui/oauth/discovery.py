@@ -4,7 +4,7 @@ Fetches the authorization server metadata (RFC 8414 §3) or the OpenID Provider
 configuration (OpenID Connect Discovery 1.0 §4), checks that the document's
 ``issuer`` is exactly the URL given (RFC 8414 §3.3: otherwise another server
 could hand out its own endpoints), and turns it into a
-:class:`~ringplus_tui.models.Provider`. No Textual, no storage.
+:class:`~ringplus_tui.core.models.Provider`. No Textual, no storage.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from .errors import ConfigError, DiscoveryError
-from .models import CLIENT_AUTH_METHODS, Provider
-from .validation import FieldError, check_url
+from ringplus_tui.core.errors import ConfigError, DiscoveryError
+from ringplus_tui.core.models import CLIENT_AUTH_METHODS, Provider
+from ringplus_tui.core.validation import FieldError, check_url
 
 if TYPE_CHECKING:
     import httpx2

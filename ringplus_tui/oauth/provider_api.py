@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import httpx2
 
-from .errors import NeedsSignInError, RingPlusError
+from ringplus_tui.core.errors import NeedsSignInError, RingPlusError
 
 
 @dataclass(frozen=True)

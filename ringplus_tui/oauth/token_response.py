@@ -1,4 +1,4 @@
-"""Turning a token endpoint's JSON into a :class:`~ringplus_tui.models.Token`.
+"""Turning a token endpoint's JSON into a :class:`~ringplus_tui.core.models.Token`.
 
 Real servers send expiry, scope and token type in many shapes; this is the one
 place that reads them (RFC 6749 §5.1). Pure functions, no I/O.
@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from .errors import TokenEndpointError
-from .models import Token
+from ringplus_tui.core.errors import TokenEndpointError
+from ringplus_tui.core.models import Token
 
 
 def _number(value: Any) -> float | None:

@@ -17,11 +17,11 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .errors import RingPlusError
-from .models import Account, PendingAuthorization, Provider
-from .service import OAuthService, refresh_token_warning
-from .status import TokenStatus, format_countdown, token_status
-from .validation import AppInput, build_app
+from ringplus_tui.core.errors import RingPlusError
+from ringplus_tui.core.models import Account, PendingAuthorization, Provider
+from ringplus_tui.core.status import TokenStatus, format_countdown, token_status
+from ringplus_tui.core.validation import AppInput, build_app
+from ringplus_tui.service.facade import OAuthService, refresh_token_warning
 
 Command = Callable[[OAuthService, argparse.Namespace], Awaitable[int]]
 
@@ -247,7 +247,7 @@ async def authorize(service: OAuthService, args: argparse.Namespace) -> int:
 
 async def _listen(service: OAuthService, pending: PendingAuthorization, paste_hint: str) -> int:
     """Capture the redirect on the loopback redirect URI (``authorize --listen``)."""
-    from .errors import LoopbackUnavailableError
+    from ringplus_tui.core.errors import LoopbackUnavailableError
 
     try:
         listener = service.listen_for_redirect(pending)
@@ -392,7 +392,7 @@ async def forget(service: OAuthService, args: argparse.Namespace) -> int:
 def exit_status(error: RingPlusError) -> int:
     """The documented exit status for an error: 2 usage/unknown name, 3 needs sign-in,
     4 temporary failure, 1 anything else."""
-    from .errors import ConfigError, NeedsSignInError, NetworkError
+    from ringplus_tui.core.errors import ConfigError, NeedsSignInError, NetworkError
 
     if isinstance(error, NeedsSignInError):
         return 3
@@ -435,9 +435,13 @@ def fast_token(config_dir: Path, account: str) -> str | None:
     """
     import time
 
-    from .secret_store import KeyringSecretStore, access_token_key, keyring_service
-    from .settings import SettingsStore
-    from .status import refresh_due
+    from ringplus_tui.core.status import refresh_due
+    from ringplus_tui.store.secret_store import (
+        KeyringSecretStore,
+        access_token_key,
+        keyring_service,
+    )
+    from ringplus_tui.store.settings import SettingsStore
 
     try:
         record = SettingsStore(config_dir).load().accounts.get(account)
@@ -462,9 +466,9 @@ def run(config_dir: Path, args: argparse.Namespace) -> int:
             print(found)
             return 0
 
-    from .factory import make_service
-    from .secret_store import KeyringSecretStore, keyring_service
-    from .validation import FieldError
+    from ringplus_tui.core.validation import FieldError
+    from ringplus_tui.service.factory import make_service
+    from ringplus_tui.store.secret_store import KeyringSecretStore, keyring_service
 
     action = getattr(args, "app_command", None) or getattr(args, "account_command", None)
     command = COMMANDS[(args.command, action)]

@@ -14,7 +14,7 @@ from urllib.parse import quote, urlsplit
 import httpx2
 from authlib.integrations.httpx_client import OAuthError
 
-from .errors import NetworkError, RingPlusError, TokenEndpointError
+from ringplus_tui.core.errors import NetworkError, RingPlusError, TokenEndpointError
 
 DEFAULT_TIMEOUT = httpx2.Timeout(30.0, connect=10.0)
 """Seconds for each HTTP request: 10 s to connect, 30 s for the rest."""

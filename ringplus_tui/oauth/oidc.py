@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .errors import IdTokenError
+from ringplus_tui.core.errors import IdTokenError
 
 if TYPE_CHECKING:
     import httpx2

@@ -3,7 +3,7 @@
 It owns the settings, the secret store and one HTTP connection pool, and runs
 the authorization-code flow with PKCE (RFC 6749 §4.1, RFC 7636) and refresh
 (RFC 6749 §6) through authlib's :class:`AsyncOAuth2Client`. Every error leaving
-it is a :class:`~ringplus_tui.errors.RingPlusError`; stored accounts and tokens
+it is a :class:`~ringplus_tui.core.errors.RingPlusError`; stored accounts and tokens
 change only when an operation succeeded.
 """
 
@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import (
+from ringplus_tui.core.errors import (
     ConfigError,
     LoopbackUnavailableError,
     NeedsSignInError,
@@ -29,9 +29,12 @@ from .errors import (
     StateMismatchError,
     TokenEndpointError,
 )
-from .locks import account_lock
-from .models import Account, AppConfig, PendingAuthorization, Token
-from .secret_store import (
+from ringplus_tui.core.models import Account, AppConfig, PendingAuthorization, Token
+from ringplus_tui.core.status import refresh_due
+from ringplus_tui.core.validation import check_name, check_url
+from ringplus_tui.oauth.token_response import token_from_response
+from ringplus_tui.store.locks import account_lock
+from ringplus_tui.store.secret_store import (
     KEYRING_TIMEOUT,
     SecretStore,
     SecretVault,
@@ -40,10 +43,7 @@ from .secret_store import (
     pending_key,
     refresh_token_key,
 )
-from .settings import Settings, SettingsStore
-from .status import refresh_due
-from .tokens import token_from_response
-from .validation import check_name, check_url
+from ringplus_tui.store.settings import Settings, SettingsStore
 
 REFRESH_ALL_LIMIT = 8
 """Refreshes that :meth:`OAuthService.refresh_all` runs at once."""
@@ -52,11 +52,11 @@ if TYPE_CHECKING:  # HTTP libraries load on first use, so start-up and 'token' s
     import httpx2
     from authlib.integrations.httpx_client import AsyncOAuth2Client
 
-    from .api import Profile
-    from .discovery import Discovery
-    from .httpio import SharedTransport
-    from .loopback import LoopbackListener
-    from .oidc import Identity
+    from ringplus_tui.oauth.discovery import Discovery
+    from ringplus_tui.oauth.http import SharedTransport
+    from ringplus_tui.oauth.loopback import LoopbackListener
+    from ringplus_tui.oauth.oidc import Identity
+    from ringplus_tui.oauth.provider_api import Profile
 
 DEFAULT_TIMEOUT = 30.0
 """Seconds an HTTP request may take (connecting: at most 10 s)."""
@@ -235,7 +235,7 @@ class OAuthService:
         """Add or replace an app; store its client secret when one is given.
 
         Args:
-            app: The app (already validated, see :func:`~ringplus_tui.validation.build_app`).
+            app: The app (already validated, see :func:`~ringplus_tui.core.validation.build_app`).
             client_secret: The new client secret, or ``None`` to keep the stored one.
 
         Raises:
@@ -440,7 +440,7 @@ class OAuthService:
         return warning
 
     def _inspect_token_response(self, response: httpx2.Response) -> httpx2.Response:
-        from .httpio import CLOCK_SKEW_LIMIT, clock_skew, form_encoded_to_json
+        from ringplus_tui.oauth.http import CLOCK_SKEW_LIMIT, clock_skew, form_encoded_to_json
 
         skew = clock_skew(response, self.clock())
         if skew is not None and abs(skew) > CLOCK_SKEW_LIMIT and not self._clock_warned:
@@ -454,7 +454,7 @@ class OAuthService:
 
     async def discover(self, issuer: str) -> Discovery:
         """Find a provider's endpoints from its issuer URL (RFC 8414, OpenID Connect
-        Discovery); see :func:`ringplus_tui.discovery.discover`.
+        Discovery); see :func:`ringplus_tui.oauth.discovery.discover`.
 
         Raises:
             FieldError: The issuer is not an https URL (http only on loopback).
@@ -462,8 +462,8 @@ class OAuthService:
             NetworkError: Temporary failure.
             TokenEndpointError: Another HTTP failure.
         """
-        from .discovery import discover
-        from .httpio import translate_error
+        from ringplus_tui.oauth.discovery import discover
+        from ringplus_tui.oauth.http import translate_error
 
         try:
             return await discover(self._http(), issuer)
@@ -494,7 +494,7 @@ class OAuthService:
             return cached[1]
         from authlib.integrations.httpx_client import AsyncOAuth2Client
 
-        from .httpio import encode_client_secret_basic
+        from ringplus_tui.oauth.http import encode_client_secret_basic
 
         client = AsyncOAuth2Client(
             client_id=app.client_id,
@@ -518,7 +518,7 @@ class OAuthService:
         ``client_secret_basic``, else ``None`` (authlib's own client auth)."""
         if method != "client_secret_basic":
             return None
-        from .httpio import client_secret_basic
+        from ringplus_tui.oauth.http import client_secret_basic
 
         return client_secret_basic(client.client_id or "", client.client_secret or "")
 
@@ -547,7 +547,7 @@ class OAuthService:
         if self._shared is None:
             import httpx2
 
-            from .httpio import SharedTransport
+            from ringplus_tui.oauth.http import SharedTransport
 
             timeout = httpx2.Timeout(self._timeout, connect=min(CONNECT_TIMEOUT, self._timeout))
             try:
@@ -681,7 +681,7 @@ class OAuthService:
                 the same URL can be submitted again.
             SecretStoreError: The token could not be stored.
         """
-        from .redirect import (  # loaded at the first sign-in, not at start-up
+        from ringplus_tui.oauth.redirect import (  # loaded at the first sign-in, not at start-up
             check_issuer_parameter,
             check_redirect_uri,
             parse_authorization_response,
@@ -741,7 +741,7 @@ class OAuthService:
                 redirect_uri=pending.redirect_uri,
             )
         except Exception as err:
-            from .httpio import translate_error
+            from ringplus_tui.oauth.http import translate_error
 
             endpoint = app.provider.token_endpoint
             error = translate_error(err, url=endpoint, timeout=self._read_timeout)
@@ -802,8 +802,8 @@ class OAuthService:
         provider = app.provider
         if not isinstance(id_token, str) or not provider.issuer or not provider.jwks_uri:
             return None
-        from .httpio import translate_error
-        from .oidc import fetch_jwks, verify_id_token
+        from ringplus_tui.oauth.http import translate_error
+        from ringplus_tui.oauth.oidc import fetch_jwks, verify_id_token
 
         try:
             keys = await fetch_jwks(self._http(), provider.jwks_uri)
@@ -826,7 +826,7 @@ class OAuthService:
         the provider's own (the sandbox serves its demo redirect page itself)."""
         from urllib.parse import urlsplit
 
-        from .loopback import loopback_address
+        from ringplus_tui.oauth.loopback import loopback_address
 
         if loopback_address(pending.redirect_uri) is None:
             return False
@@ -848,7 +848,7 @@ class OAuthService:
                 (on entering) not a loopback redirect URI with a port, or the port is
                 taken. Paste the URL instead.
         """
-        from .loopback import LoopbackListener, loopback_address
+        from ringplus_tui.oauth.loopback import LoopbackListener, loopback_address
 
         if loopback_address(pending.redirect_uri) is not None and not self.capturable(pending):
             raise LoopbackUnavailableError(
@@ -899,8 +899,8 @@ class OAuthService:
         app = self._settings.app(pending.app)
         import httpx2
 
-        from .httpio import translate_error
-        from .password import follow_password_sign_in
+        from ringplus_tui.oauth.http import translate_error
+        from ringplus_tui.oauth.password import follow_password_sign_in
 
         browser = httpx2.AsyncClient(
             transport=self._pool(), timeout=self._http().timeout, follow_redirects=False
@@ -913,7 +913,7 @@ class OAuthService:
             await self._drop_pending(pending)
             raise
         except Exception as err:
-            from .httpio import translate_error
+            from ringplus_tui.oauth.http import translate_error
 
             await self._drop_pending(pending)
             error = translate_error(
@@ -983,8 +983,8 @@ class OAuthService:
         token = await self.vault.get(access_token_key(name))
         if not token:
             raise NeedsSignInError(f"'{name}' is not signed in. {_sign_in_hint(name)}")
-        from .api import fetch_profile
-        from .httpio import translate_error
+        from ringplus_tui.oauth.http import translate_error
+        from ringplus_tui.oauth.provider_api import fetch_profile
 
         try:
             return await fetch_profile(
@@ -1088,7 +1088,7 @@ class OAuthService:
                     auth=self._client_auth(client, app.provider.token_endpoint_auth_method),
                 )
             except Exception as err:
-                from .httpio import translate_error
+                from ringplus_tui.oauth.http import translate_error
 
                 endpoint = app.provider.token_endpoint
                 error = translate_error(err, url=endpoint, timeout=self._read_timeout)
@@ -1250,7 +1250,7 @@ class OAuthService:
         if endpoint:
             import httpx2
 
-            from .httpio import translate_error
+            from ringplus_tui.oauth.http import translate_error
 
             client = await self._client(app, need_secret=True)
             tokens = [
@@ -1275,7 +1275,7 @@ class OAuthService:
                             response=response,
                         )
                 except Exception as err:
-                    from .httpio import translate_error
+                    from ringplus_tui.oauth.http import translate_error
 
                     raise translate_error(err, url=endpoint, timeout=self._read_timeout) from err
         return await self.forget(name)

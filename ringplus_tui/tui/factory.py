@@ -1,8 +1,4 @@
-"""One factory builds everything and passes it down: settings → secrets → service → app.
-
-The command line and the tests both call these, so the app a test drives is
-wired exactly like the one a person runs.
-"""
+"""Builds the TUI over a fresh service, wired exactly like the one a person runs."""
 
 from __future__ import annotations
 
@@ -10,30 +6,16 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .secret_store import SecretStore
-from .service import Clock, OAuthService
-from .settings import SettingsStore
+from ringplus_tui.service.facade import Clock
+from ringplus_tui.service.factory import make_service
+from ringplus_tui.store.secret_store import SecretStore
 
 if TYPE_CHECKING:
     import httpx2
 
+    from ringplus_tui.core.prefill import CredentialsPrefill
+
     from .app import RingPlusApp
-    from .prefill import CredentialsPrefill
-
-
-def make_service(
-    config_dir: Path,
-    secret_store: SecretStore,
-    *,
-    transport: httpx2.AsyncBaseTransport | None = None,
-    clock: Clock = time.time,
-) -> OAuthService:
-    """Build the OAuth service over the settings in ``config_dir``.
-
-    Raises:
-        ConfigError: The settings file cannot be read.
-    """
-    return OAuthService(SettingsStore(config_dir), secret_store, transport=transport, clock=clock)
 
 
 def make_app(
@@ -58,8 +40,9 @@ def make_app(
     Raises:
         ConfigError: The settings file cannot be read.
     """
+    from ringplus_tui.core.prefill import EMPTY_PREFILL
+
     from .app import RingPlusApp
-    from .prefill import EMPTY_PREFILL
 
     service = make_service(config_dir, secret_store, transport=transport, clock=clock)
     return RingPlusApp(

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import SplitResult, parse_qsl, urlsplit
 
-from .errors import (
+from ringplus_tui.core.errors import (
     AccessDeniedError,
     AuthorizationResponseError,
     IssuerMismatchError,

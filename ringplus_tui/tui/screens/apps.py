@@ -8,9 +8,10 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
-from ..errors import RingPlusError
+from ringplus_tui.core.errors import RingPlusError
+from ringplus_tui.service.facade import OAuthService
+
 from ..messages import AccountsChanged, AddAccount
-from ..service import OAuthService
 from ..widgets import KeysFooter
 from .modals import ConfirmModal, TextModal
 

@@ -36,7 +36,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import h11
 
-from .errors import LoopbackUnavailableError, RingPlusError
+from ringplus_tui.core.errors import LoopbackUnavailableError, RingPlusError
 
 __all__ = [
     "MAX_HEADER_BYTES",

@@ -1,7 +1,7 @@
 """The app credentials screen: client ID, client secret, redirect URI, provider.
 
 Returns a :class:`CredentialsResult` (the app and the account to sign in) or
-``None`` when cancelled. Validation is :func:`~ringplus_tui.validation.build_app`;
+``None`` when cancelled. Validation is :func:`~ringplus_tui.core.validation.build_app`;
 saving is the service's.
 """
 
@@ -19,11 +19,12 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, Header, Input, Label, Select, Static
 
-from ..errors import RingPlusError
-from ..models import CLIENT_AUTH_METHODS
-from ..prefill import EMPTY_PREFILL, CredentialsPrefill
-from ..service import OAuthService
-from ..validation import AppInput, FieldError, build_app, check_name
+from ringplus_tui.core.errors import RingPlusError
+from ringplus_tui.core.models import CLIENT_AUTH_METHODS
+from ringplus_tui.core.prefill import EMPTY_PREFILL, CredentialsPrefill
+from ringplus_tui.core.validation import AppInput, FieldError, build_app, check_name
+from ringplus_tui.service.facade import OAuthService
+
 from ..widgets import KeysFooter
 
 AUTH_LABELS = {

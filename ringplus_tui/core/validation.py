@@ -103,7 +103,7 @@ class AppInput:
         token_endpoint: For a custom provider.
         revocation_endpoint: For a custom provider; optional.
         api_base: For a custom provider; optional.
-        token_endpoint_auth_method: One of :data:`~ringplus_tui.models.CLIENT_AUTH_METHODS`.
+        token_endpoint_auth_method: One of :data:`~ringplus_tui.core.models.CLIENT_AUTH_METHODS`.
         issuer: The issuer identifier (RFC 8414 §2), for a discovered provider.
         jwks_uri: The provider's key set URL, for OpenID Connect.
         authorization_response_iss_parameter_supported: From the metadata (RFC 9207).

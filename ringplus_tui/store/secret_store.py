@@ -13,7 +13,7 @@ The stores here are synchronous, as :mod:`keyring` is. :class:`SecretVault` wrap
 one in ``asyncio.to_thread`` with a timeout, so a keyring that waits for an unlock
 prompt never freezes the UI. This module knows nothing of HTTP or Textual.
 
-``python -m ringplus_tui.secret_store SERVICE`` is the keyring check that
+``python -m ringplus_tui.store.secret_store SERVICE`` is the keyring check that
 :meth:`KeyringSecretStore.check` runs in a child process: it exits 0 when the
 keyring answers, or prints what is wrong and exits 3.
 """
@@ -27,7 +27,7 @@ import threading
 from pathlib import Path
 from typing import Protocol
 
-from .errors import SecretStoreError
+from ringplus_tui.core.errors import SecretStoreError
 
 SERVICE_NAME = "ringplus-tui"
 ENV_SERVICE = "RINGPLUS_TUI_KEYRING_SERVICE"
@@ -234,7 +234,7 @@ class KeyringSecretStore:
         """Read a missing entry (:data:`PROBE_KEY`) to find out whether the keyring works.
 
         While :mod:`keyring` is not loaded in this process, the read runs in a child
-        process (``python -m ringplus_tui.secret_store``) killed after ``timeout``
+        process (``python -m ringplus_tui.store.secret_store``) killed after ``timeout``
         seconds: the keyring client (keyring, secretstorage, cryptography: about
         10 MiB) then loads here only when a secret is first needed, and a check that
         hangs (jaraco/keyring #473) leaves no thread behind. Once it is loaded, or
