@@ -15,6 +15,8 @@ from typing import Any
 from ringplus_tui.core.errors import TokenEndpointError
 from ringplus_tui.core.models import Token
 
+from .sent_secrets import provider_text
+
 
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or value is None:
@@ -90,14 +92,17 @@ def token_from_response(
         TokenEndpointError: The response has an ``error`` or no ``access_token``.
     """
     if data.get("error"):
-        error = str(data["error"])
-        description = data.get("error_description")
+        # Provider text: control characters escaped, echoed secrets redacted.
+        error = provider_text(data["error"], limit=100)
+        description = (
+            provider_text(data["error_description"]) if data.get("error_description") else None
+        )
         text = f"The token endpoint answered with an error ({error})"
         text += f": {description}." if description else "."
         raise TokenEndpointError(text, error=error, description=str(description or "") or None)
     access_token = data.get("access_token")
     if not isinstance(access_token, str) or not access_token:
-        keys = ", ".join(sorted(str(key) for key in data)) or "nothing"
+        keys = provider_text(", ".join(sorted(str(key) for key in data)) or "nothing", limit=120)
         raise TokenEndpointError(
             f"The token endpoint's answer has no access token (it had: {keys:.120}). "
             "Check the app's token endpoint URL.",
