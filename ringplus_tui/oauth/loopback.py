@@ -24,7 +24,6 @@ import contextlib
 import errno
 import functools
 import html
-import ipaddress
 import os
 import secrets
 import socket
@@ -37,6 +36,8 @@ from urllib.parse import parse_qsl, urlsplit
 import h11
 
 from ringplus_tui.core.errors import LoopbackUnavailableError, RingPlusError
+from ringplus_tui.core.safe_text import safe_text
+from ringplus_tui.core.urls import URLError, parse_url
 
 __all__ = [
     "MAX_HEADER_BYTES",
@@ -83,37 +84,34 @@ def loopback_address(redirect_uri: str) -> tuple[str, int, str] | None:
         ``http://localhost:PORT/…`` with an explicit port from 1 to 65535;
         ``localhost`` binds ``127.0.0.1`` and ``[::1]`` binds ``::1``. The path is
         the URI's path exactly as written, ``"/"`` when empty. Otherwise ``None``
-        (``https``, another host, no port, or user information in the URI).
+        (``https``, another host, no port, or a URI outside the strict grammar of
+        :func:`ringplus_tui.core.urls.parse_url`, such as user information or a
+        backslash).
     """
     try:
-        parts = urlsplit(redirect_uri.strip())
-        port = parts.port
-    except ValueError:
+        parts = parse_url(redirect_uri.strip())
+    except URLError:
         return None
-    host = parts.hostname
-    if parts.scheme.lower() != "http" or host is None or port is None or port == 0:
+    host, port = parts.host, parts.port
+    if parts.scheme != "http" or port is None or port == 0:
         return None
-    if parts.username is not None or parts.password is not None:
-        return None
-    if host == "localhost":
+    if host == "localhost" or host == "127.0.0.1":
         bind = "127.0.0.1"
+    elif host == "::1":
+        bind = "::1"
     else:
-        try:
-            address = ipaddress.ip_address(host)
-        except ValueError:
-            return None
-        if address == ipaddress.IPv4Address("127.0.0.1"):
-            bind = "127.0.0.1"
-        elif address == ipaddress.IPv6Address("::1"):
-            bind = "::1"
-        else:
-            return None
+        return None
     return bind, port, parts.path or "/"
 
 
 def _not_loopback_message(redirect_uri: str) -> str:
     shown = redirect_uri.strip()
-    shown = shown[:80] + ("…" if len(shown) > 80 else "")
+    shown = safe_text(shown, limit=81)
+    try:
+        parse_url(redirect_uri.strip())
+    except URLError as err:
+        if "://" in redirect_uri and redirect_uri.strip().lower().startswith("http://"):
+            return f"The redirect URI {shown} {err.reason}, so it cannot be listened on. {_PASTE}"
     try:
         parts = urlsplit(redirect_uri.strip())
         port = parts.port

@@ -21,6 +21,7 @@ from ringplus_tui.core.errors import (
     RedirectMismatchError,
 )
 from ringplus_tui.core.safe_text import safe_text
+from ringplus_tui.core.urls import URLError, parse_url
 
 _QUOTES = "\"'<>`\u201c\u201d\u2018\u2019"  # ASCII and typographic quotes
 
@@ -214,8 +215,19 @@ def check_redirect_uri(url: str, redirect_uri: str) -> None:
         redirect_uri: The ``redirect_uri`` sent with the authorization request.
 
     Raises:
-        RedirectMismatchError: Naming the part that differs and both values.
+        RedirectMismatchError: Naming the part that differs and both values, or the
+            pasted URL is outside the strict grammar of
+            :func:`ringplus_tui.core.urls.parse_url` (a backslash or user information
+            lets a browser and this program read different hosts).
     """
+    try:
+        parse_url(url)
+    except URLError as err:
+        raise RedirectMismatchError(
+            f"The pasted URL {err.reason}, so it cannot be checked against the app's "
+            f"redirect URI ({redirect_uri}). Paste the address the provider redirected "
+            "to, exactly as the browser's address bar shows it."
+        ) from None
     got = _origin_parts(urlsplit(url))
     want = _origin_parts(urlsplit(redirect_uri))
     names = ("scheme", "host", "port", "path")
