@@ -105,6 +105,7 @@ def test_an_international_name_is_idna_encoded() -> None:
         "https://my_host.internal.example/",
         "https://10.1.2.3/token",
         "https://id.example",
+        "https://id.example./token",
     ],
 )
 def test_ordinary_urls_are_still_accepted(url: str) -> None:

@@ -107,7 +107,9 @@ def _host(text: str) -> str:
         except UnicodeError:
             raise URLError("has a host name that cannot be IDNA-encoded") from None
     name = text.lower()
-    labels = name.split(".")
+    labels = (name[:-1] if name.endswith(".") else name).split(
+        "."
+    )  # "example.org." is DNS root-anchored
     if len(name) > 253 or not all(_LABEL.match(label) for label in labels):
         raise URLError("has an invalid host name")
     if _NUMERIC_LABEL.match(labels[-1]):

@@ -23,8 +23,8 @@ from ringplus_tui.core.safe_text import MAX_SHOWN, basic_credentials_forms, reda
 if TYPE_CHECKING:
     import httpx2
 
-MAX_REMEMBERED = 32
-"""Secret values remembered per task at most."""
+MAX_REMEMBERED = 128
+"""Secret values (and their encoded forms) remembered per task at most."""
 
 SECRET_FIELDS = frozenset(
     {
@@ -51,7 +51,7 @@ _sent: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
 
 def remember(*values: str) -> None:
     """Add secret values to those redacted from provider text in this task."""
-    fresh = [value for value in values if isinstance(value, str) and value]
+    fresh = list(dict.fromkeys(value for value in values if isinstance(value, str) and value))
     if not fresh:
         return
     known = [value for value in _sent.get() if value not in fresh]
