@@ -6,10 +6,8 @@ same input gets the same message everywhere.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass, replace
-from urllib.parse import urlsplit
 
 from .errors import ConfigError
 from .models import (
@@ -20,6 +18,8 @@ from .models import (
     AppConfig,
     Provider,
 )
+from .safe_text import safe_text
+from .urls import URLError, is_loopback_host, parse_url
 
 
 class FieldError(ConfigError):
@@ -37,17 +37,14 @@ class FieldError(ConfigError):
 
 
 def is_loopback(host: str) -> bool:
-    """Whether ``host`` names this machine (``localhost`` or a loopback address)."""
-    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+    """Whether ``host`` names this machine: exactly ``localhost``, ``127.0.0.0/8`` or
+    ``::1`` (see :func:`ringplus_tui.core.urls.is_loopback_host`)."""
+    return is_loopback_host(host)
 
 
 def check_url(field: str, value: str, *, label: str, require_https: bool = True) -> str:
-    """Check an absolute http(s) URL.
+    """Check an absolute http(s) URL under the strict grammar of
+    :func:`ringplus_tui.core.urls.parse_url`.
 
     Args:
         field: The field's name, for the error.
@@ -60,27 +57,27 @@ def check_url(field: str, value: str, *, label: str, require_https: bool = True)
         The stripped URL.
 
     Raises:
-        FieldError: Not an absolute URL, no host, a fragment, or insecure.
+        FieldError: Not an absolute URL, no host, user information, a backslash,
+            space or control character, an invalid host or port, a fragment, or
+            insecure.
     """
     url = value.strip()
     if not url:
         raise FieldError(field, f"{label} is required.")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise FieldError(
-            field,
-            f"{label} must be a full URL starting with https:// "
-            f"(for example https://example.org/callback), not '{url:.60}'.",
-        )
-    if not parts.hostname:
-        raise FieldError(field, f"{label} has no host name: '{url:.60}'.")
+    shown = safe_text(url, limit=60)
     try:
-        parts.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError:
-        raise FieldError(field, f"{label} has an invalid port: '{url:.60}'.") from None
+        parts = parse_url(url)
+    except URLError as err:
+        if err.reason.startswith("is not a full"):
+            raise FieldError(
+                field,
+                f"{label} must be a full URL starting with https:// "
+                f"(for example https://example.org/callback), not '{shown}'.",
+            ) from None
+        raise FieldError(field, f"{label} {err.reason}: '{shown}'.") from None
     if parts.fragment:
         raise FieldError(field, f"{label} must not contain a '#' fragment.")
-    if require_https and parts.scheme == "http" and not is_loopback(parts.hostname):
+    if require_https and parts.scheme == "http" and not parts.is_loopback:
         raise FieldError(
             field,
             f"{label} must use https:// (plain http is allowed only for localhost "

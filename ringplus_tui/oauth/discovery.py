@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ringplus_tui.core.errors import ConfigError, DiscoveryError
 from ringplus_tui.core.models import CLIENT_AUTH_METHODS, Provider
+from ringplus_tui.core.safe_text import safe_text
 from ringplus_tui.core.validation import FieldError, check_url
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ def provider_from_metadata(
     found = document.get("issuer")
     if found != issuer:
         raise DiscoveryError(
-            f"The metadata at {document_url} names the issuer '{found!s:.100}', not "
+            f"The metadata at {document_url} names the issuer '{safe_text(found, limit=100)}', not "
             f"'{issuer}'. The two must match exactly (RFC 8414 §3.3); check the URL, "
             "including any trailing '/'."
         )

@@ -16,6 +16,8 @@ from authlib.integrations.httpx_client import OAuthError
 
 from ringplus_tui.core.errors import NetworkError, RingPlusError, TokenEndpointError
 
+from .sent_secrets import provider_text, remember_request
+
 DEFAULT_TIMEOUT = httpx2.Timeout(30.0, connect=10.0)
 """Seconds for each HTTP request: 10 s to connect, 30 s for the rest."""
 
@@ -107,7 +109,7 @@ def _retry_after(response: httpx2.Response) -> float | None:
 
 def _excerpt(response: httpx2.Response) -> str:
     text = " ".join(response.text.split())
-    return text[:120] + ("…" if len(text) > 120 else "")
+    return provider_text(text, limit=121)
 
 
 def translate_error(err: Exception, *, url: str, timeout: float | None = None) -> RingPlusError:
@@ -127,8 +129,9 @@ def translate_error(err: Exception, *, url: str, timeout: float | None = None) -
     if isinstance(err, RingPlusError):
         return err
     if isinstance(err, OAuthError):
-        error = str(err.error or "error")
-        description = err.description or None
+        # Provider text: control characters escaped, echoed secrets redacted.
+        error = provider_text(err.error or "error", limit=100)
+        description = provider_text(err.description) if err.description else None
         text = f"{host} refused the request ({error})"
         text += f": {description}" if description else "."
         text = text.rstrip(".") + "."
@@ -245,6 +248,7 @@ class SharedTransport(httpx2.AsyncBaseTransport):
         so the request goes straight to that transport instead of through a second
         full ``send``.
         """
+        remember_request(request)  # so an echo of its secrets is redacted from errors
         choose = getattr(self.client, "_transport_for_url", None)
         if choose is None:  # an HTTPX without that (private) method: the long way
             return await self.client.send(request, stream=True)

@@ -24,7 +24,6 @@ import contextlib
 import errno
 import functools
 import html
-import ipaddress
 import os
 import secrets
 import socket
@@ -37,6 +36,8 @@ from urllib.parse import parse_qsl, urlsplit
 import h11
 
 from ringplus_tui.core.errors import LoopbackUnavailableError, RingPlusError
+from ringplus_tui.core.safe_text import safe_text
+from ringplus_tui.core.urls import URLError, parse_url
 
 __all__ = [
     "MAX_HEADER_BYTES",
@@ -56,11 +57,15 @@ MAX_HEADER_BYTES = 16 * 1024
 """Largest request line plus headers accepted, in bytes; a larger request is dropped."""
 
 MAX_CONNECTIONS = 64
-"""Connections served at once; more are closed on arrival."""
+"""Connections served at once. When all are taken, a new connection is accepted and
+the oldest one still sending its request head is dropped, so slow or idle
+connections cannot keep the browser's redirect out; a new connection is refused
+only when every slot is answering a complete request."""
 
 _LINGER_TIMEOUT = 2.0  # seconds to read away an unread request body before closing
 _LINGER_BYTES = 1024 * 1024
 _CLOSE_TIMEOUT = 5.0  # seconds to flush a response before the socket is dropped
+_NO_IPV6 = (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT)
 _READ_CHUNK = 64 * 1024
 
 _PASTE = "Paste the redirected URL instead."
@@ -81,39 +86,37 @@ def loopback_address(redirect_uri: str) -> tuple[str, int, str] | None:
         ``(host to bind, port, path)`` when ``redirect_uri`` is
         ``http://127.0.0.1:PORT/…``, ``http://[::1]:PORT/…`` or
         ``http://localhost:PORT/…`` with an explicit port from 1 to 65535;
-        ``localhost`` binds ``127.0.0.1`` and ``[::1]`` binds ``::1``. The path is
+        ``localhost`` binds ``127.0.0.1`` (and :class:`LoopbackListener` also ``::1``
+        when this machine has IPv6) and ``[::1]`` binds ``::1``. The path is
         the URI's path exactly as written, ``"/"`` when empty. Otherwise ``None``
-        (``https``, another host, no port, or user information in the URI).
+        (``https``, another host, no port, or a URI outside the strict grammar of
+        :func:`ringplus_tui.core.urls.parse_url`, such as user information or a
+        backslash).
     """
     try:
-        parts = urlsplit(redirect_uri.strip())
-        port = parts.port
-    except ValueError:
+        parts = parse_url(redirect_uri.strip())
+    except URLError:
         return None
-    host = parts.hostname
-    if parts.scheme.lower() != "http" or host is None or port is None or port == 0:
+    host, port = parts.host, parts.port
+    if parts.scheme != "http" or port is None or port == 0:
         return None
-    if parts.username is not None or parts.password is not None:
-        return None
-    if host == "localhost":
+    if host == "localhost" or host == "127.0.0.1":
         bind = "127.0.0.1"
+    elif host == "::1":
+        bind = "::1"
     else:
-        try:
-            address = ipaddress.ip_address(host)
-        except ValueError:
-            return None
-        if address == ipaddress.IPv4Address("127.0.0.1"):
-            bind = "127.0.0.1"
-        elif address == ipaddress.IPv6Address("::1"):
-            bind = "::1"
-        else:
-            return None
+        return None
     return bind, port, parts.path or "/"
 
 
 def _not_loopback_message(redirect_uri: str) -> str:
     shown = redirect_uri.strip()
-    shown = shown[:80] + ("…" if len(shown) > 80 else "")
+    shown = safe_text(shown, limit=81)
+    try:
+        parse_url(redirect_uri.strip())
+    except URLError as err:
+        if "://" in redirect_uri and redirect_uri.strip().lower().startswith("http://"):
+            return f"The redirect URI {shown} {err.reason}, so it cannot be listened on. {_PASTE}"
     try:
         parts = urlsplit(redirect_uri.strip())
         port = parts.port
@@ -276,27 +279,31 @@ class LoopbackListener(Generic[T]):
         self._read_timeout = read_timeout
         self._where = loopback_address(redirect_uri)
         self._netloc = urlsplit(redirect_uri.strip()).netloc
-        self._server: asyncio.Server | None = None
+        self._servers: list[asyncio.Server] = []
+        self._hosts: list[str] = []
         self._connections: set[asyncio.Task[None]] = set()
+        self._idle: dict[asyncio.Task[None], None] = {}  # still reading, oldest first
         self._result: asyncio.Future[T] | None = None
         self._claimed = False
         self._closed = False
 
     @property
     def address(self) -> str:
-        """``host:port`` listened on, e.g. ``127.0.0.1:8765`` or ``[::1]:8765``.
+        """``host:port`` listened on, e.g. ``127.0.0.1:8765`` or ``[::1]:8765``; for
+        ``localhost`` once started on both, ``127.0.0.1:8765 and [::1]:8765``.
 
         For a redirect URI that is not a loopback address, its ``netloc`` as written.
         """
         if self._where is None:
             return self._netloc
-        host, port, _ = self._where
-        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        _, port, _ = self._where
+        hosts = self._hosts or [self._where[0]]
+        return " and ".join(f"[{h}]:{port}" if ":" in h else f"{h}:{port}" for h in hosts)
 
     @property
     def listening(self) -> bool:
         """Whether the listener accepts connections now."""
-        return self._server is not None and self._server.is_serving()
+        return bool(self._servers) and all(server.is_serving() for server in self._servers)
 
     async def start(self) -> None:
         """Bind the redirect URI's address and start accepting connections.
@@ -304,30 +311,65 @@ class LoopbackListener(Generic[T]):
         The socket is bound before this coroutine first yields to the event loop, so
         a busy port fails fast. Calling it again while started does nothing.
 
+        A ``localhost`` redirect URI is served on both ``127.0.0.1`` and ``::1`` (a
+        browser may try either), unless this machine has no IPv6; if another program
+        holds ``[::1]:PORT`` it would receive the code, so the sign-in is refused.
+
         Raises:
             LoopbackUnavailableError: The redirect URI is not a loopback address with a
-                port, or binding failed (port in use, permission denied, address not
-                available); the message names the address and suggests pasting.
+                port, or binding failed (port in use, on ``::1`` too for ``localhost``,
+                permission denied, address not available); the message names the
+                address and suggests pasting.
             RuntimeError: The listener was already closed.
         """
         if self._closed:
             raise RuntimeError("this LoopbackListener is closed; make a new one")
-        if self._server is not None:
+        if self._servers:
             return
         if self._where is None:
             raise LoopbackUnavailableError(_not_loopback_message(self._redirect_uri))
-        host, port, _ = self._where
-        try:
-            sock = _bind(host, port)
-        except OSError as err:
-            raise LoopbackUnavailableError(_bind_error_message(err, host, port)) from err
+        socks = self._bind_all()
         self._result = asyncio.get_running_loop().create_future()
         try:
-            self._server = await asyncio.start_server(self._accept, sock=sock)
+            for sock in socks:
+                self._servers.append(await asyncio.start_server(self._accept, sock=sock))
         except BaseException:
-            sock.close()
+            for server in self._servers:
+                server.close()
+            for sock in socks:
+                sock.close()
+            self._servers = []
             self._result.cancel()
             raise
+
+    def _bind_all(self) -> list[socket.socket]:
+        """Bind every address of the redirect URI: one, or two for ``localhost``."""
+        assert self._where is not None
+        host, port, _ = self._where
+        try:
+            socks = [_bind(host, port)]
+        except OSError as err:
+            raise LoopbackUnavailableError(_bind_error_message(err, host, port)) from err
+        self._hosts = [host]
+        if urlsplit(self._redirect_uri.strip()).hostname != "localhost":
+            return socks
+        try:
+            socks.append(_bind("::1", port))
+        except OSError as err:
+            if err.errno in _NO_IPV6:
+                return socks  # no IPv6 here: a browser cannot reach ::1 either
+            socks[0].close()
+            if err.errno == errno.EADDRINUSE:
+                message = (
+                    f"Port {port} on ::1 (IPv6 localhost) is in use by another program, "
+                    "which would receive the sign-in where the browser prefers IPv6, so "
+                    f"the redirect is not captured here. {_PASTE}"
+                )
+            else:
+                message = _bind_error_message(err, "::1", port)
+            raise LoopbackUnavailableError(message) from err
+        self._hosts.append("::1")
+        return socks
 
     async def wait(self) -> T:
         """Wait for the browser's redirect and return what ``complete`` returned.
@@ -370,8 +412,8 @@ class LoopbackListener(Generic[T]):
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
-        if self._server is not None:
-            await self._server.wait_closed()
+        for server in self._servers:
+            await server.wait_closed()
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -389,30 +431,53 @@ class LoopbackListener(Generic[T]):
 
     def _stop_listening(self) -> None:
         """Close the listening socket and drop idle connections (not the current task)."""
-        if self._server is not None:
-            self._server.close()
+        for server in self._servers:
+            server.close()
         current = asyncio.current_task()
         for task in self._connections:
             if task is not current:
                 task.cancel()
 
     def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Called synchronously for each new connection, so every task is tracked."""
-        if self._closed or len(self._connections) >= MAX_CONNECTIONS:
+        """Called synchronously for each new connection, so every task is tracked.
+
+        When :data:`MAX_CONNECTIONS` are open, the oldest connection still sending its
+        request head makes room; with none such, the new connection is closed.
+        """
+        if self._closed:
             writer.transport.abort()
             return
+        if len(self._connections) - self._dropping() >= MAX_CONNECTIONS:
+            if not self._idle:
+                writer.transport.abort()
+                return
+            oldest = next(iter(self._idle))
+            del self._idle[oldest]
+            oldest.cancel()
         task = asyncio.get_running_loop().create_task(self._serve(reader, writer))
         self._connections.add(task)
-        task.add_done_callback(self._connections.discard)
+        self._idle[task] = None
+        task.add_done_callback(self._forget)
+
+    def _dropping(self) -> int:
+        """Connections cancelled but not finished yet (they hold no slot)."""
+        return sum(1 for task in self._connections if task.cancelling())
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._connections.discard(task)
+        self._idle.pop(task, None)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEADER_BYTES)
         try:
             try:
-                async with asyncio.timeout(self._read_timeout):
+                async with asyncio.timeout(self._read_timeout):  # the per-connection deadline
                     request, body_read = await self._read_request(conn, reader)
             except (TimeoutError, h11.RemoteProtocolError):
                 return  # too slow, or not HTTP: just close
+            current = asyncio.current_task()
+            if current is not None:
+                self._idle.pop(current, None)  # a whole head arrived: not idle any more
             if request is None:
                 return
             response = self._triage(request)
@@ -547,7 +612,8 @@ class LoopbackListener(Generic[T]):
             data += conn.send(h11.Data(data=response.body))
         data += conn.send(h11.EndOfMessage())
         writer.write(data)
-        await writer.drain()
+        async with asyncio.timeout(_CLOSE_TIMEOUT):  # a client that never reads is dropped
+            await writer.drain()
         if not body_read:
             # Read away what the client still sends, so closing does not reset the
             # connection before it has read our answer.

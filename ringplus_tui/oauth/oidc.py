@@ -48,6 +48,24 @@ class Identity:
         return self.name or self.email or self.subject
 
 
+def _check_authorized_party(claims: Mapping[str, Any], client_id: str, hint: str) -> None:
+    """OpenID Connect Core §3.1.3.7 steps 4 and 5: with several audiences ``azp`` must
+    be present, and when present it must be our ``client_id``."""
+    audiences = claims.get("aud")
+    several = isinstance(audiences, list) and len(set(map(str, audiences))) > 1
+    azp = claims.get("azp")
+    if several and azp is None:
+        raise IdTokenError(
+            "The id_token is meant for several clients and does not say which one it was "
+            f"issued to (no 'azp' claim), so it cannot be trusted as ours. {hint}"
+        )
+    if azp is not None and azp != client_id:
+        raise IdTokenError(
+            "The id_token was issued to another client (its 'azp' claim is not this "
+            f"app's client ID). {hint}"
+        )
+
+
 async def fetch_jwks(client: httpx2.AsyncClient, jwks_uri: str) -> KeySet:
     """Fetch the provider's JSON Web Key Set (RFC 7517 §5).
 
@@ -93,8 +111,9 @@ def verify_id_token(
         The identity.
 
     Raises:
-        IdTokenError: Malformed, signed with an unexpected algorithm or key, or a
-            claim is missing or wrong (the message names which).
+        IdTokenError: Malformed, signed with an unexpected algorithm or key, a
+            claim is missing or wrong (the message names which), or several
+            audiences without an ``azp`` equal to ``client_id`` (Core §3.1.3.7).
     """
     from joserfc import jwt
     from joserfc.errors import (
@@ -137,6 +156,7 @@ def verify_id_token(
         raise IdTokenError(
             f"The id_token's '{err.claim}' claim is wrong or missing. {hint}"
         ) from err
+    _check_authorized_party(claims, client_id, hint)
     name = claims.get("name") or claims.get("preferred_username")
     email = claims.get("email")
     return Identity(

@@ -5,6 +5,11 @@ fill the sign-in form's email and password fields, submit, allow the consent pag
 if one is shown, and stop at the redirect to the registered ``redirect_uri``. It
 depends on the provider's page, so every way it can go wrong has its own message.
 The password is used for one request and never stored or logged.
+
+Credentials go only to the authorization endpoint's origin (scheme, host and
+port, RFC 6454), over https unless that origin is loopback: a form or a redirect
+pointing anywhere else stops the walk before anything is sent to it. The final
+redirect to the app's ``redirect_uri`` is returned, never followed.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from urllib.parse import urljoin, urlsplit
 import httpx2
 
 from ringplus_tui.core.errors import RingPlusError
+from ringplus_tui.core.safe_text import safe_text
+from ringplus_tui.core.urls import ParsedURL, URLError, parse_url
 
 from .htmlforms import Form, parse_forms
 
@@ -36,6 +43,50 @@ def _is_redirect_target(location: str, redirect_uri: str) -> bool:
         want.netloc.lower(),
         want.path or "/",
     )
+
+
+_RESEND = (307, 308)
+"""Redirects that repeat the request with its method and body (RFC 9110 §15.4.8-9)."""
+
+
+def _where(url: str) -> str:
+    try:
+        parts = parse_url(url)
+    except URLError:
+        return safe_text(url, limit=80)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _check_start(authorization_url: str) -> ParsedURL:
+    """The authorization endpoint's URL, if credentials may be sent to its origin."""
+    try:
+        start = parse_url(authorization_url)
+    except URLError as err:
+        raise PasswordSignInError(
+            f"The authorization endpoint {err.reason}, so no password is sent to it. "
+            "Sign in through the browser instead."
+        ) from None
+    if start.scheme != "https" and not start.is_loopback:
+        raise PasswordSignInError(
+            f"The sign-in page at {start.netloc} uses plain http, so the password would "
+            "travel unencrypted; nothing was sent. Sign in through the browser instead."
+        )
+    return start
+
+
+def _check_same_origin(url: str, start: ParsedURL, what: str) -> None:
+    """Stop unless ``url`` has the origin of ``start`` (RFC 6454 §5)."""
+    try:
+        same = parse_url(url).origin == start.origin
+    except URLError:
+        same = False
+    if not same:
+        raise PasswordSignInError(
+            f"The provider's {what} leads to {_where(url)}, not to "
+            f"{start.scheme}://{start.netloc} where "
+            "this sign-in started, so the sign-in was stopped and nothing was sent there. "
+            "Sign in through the browser instead."
+        )
 
 
 def _allow_button(form: Form) -> tuple[str, str] | None:
@@ -67,20 +118,30 @@ async def follow_password_sign_in(
 
     Raises:
         PasswordSignInError: Wrong password, a page without the expected form, a
-            consent page without an Allow button, or too many pages.
+            consent page without an Allow button, too many pages, a plain-http
+            authorization endpoint that is not loopback, or a form or redirect
+            (307 and 308 included, which repeat the form) to another origin.
         httpx2.HTTPError: Network failures (the service translates them).
     """
+    start = _check_start(authorization_url)
     url = authorization_url
     response = await client.get(url)
     submitted_password = False
+    sent: tuple[str, dict[str, str]] | None = None  # the last form's method and data
     for _ in range(MAX_STEPS):
         if response.is_redirect:
             location = urljoin(url, response.headers.get("location", ""))
             if _is_redirect_target(location, redirect_uri):
                 return location
+            _check_same_origin(location, start, "redirect")
             url = location
-            response = await client.get(url)
+            if response.status_code in _RESEND and sent is not None:
+                response = await client.request(sent[0], url, data=sent[1])
+            else:
+                sent = None
+                response = await client.get(url)
             continue
+        sent = None
         forms = (
             parse_forms(response.text)
             if "html" in response.headers.get("content-type", "text/html")
@@ -103,6 +164,8 @@ async def follow_password_sign_in(
             data[name_field.name] = username
             data[password_field.name] = password
             url = urljoin(url, login.action or url)
+            _check_same_origin(url, start, "sign-in form")
+            sent = (login.method, data)
             response = await client.request(login.method, url, data=data)
             submitted_password = True
             continue
@@ -114,6 +177,8 @@ async def follow_password_sign_in(
             if button[0]:
                 data[button[0]] = button[1]
             url = urljoin(url, consent.action or url)
+            _check_same_origin(url, start, "consent form")
+            sent = (consent.method, data)
             response = await client.request(consent.method, url, data=data)
             continue
         if response.status_code >= 400:

@@ -20,6 +20,8 @@ from ringplus_tui.core.errors import (
     IssuerMismatchError,
     RedirectMismatchError,
 )
+from ringplus_tui.core.safe_text import safe_text
+from ringplus_tui.core.urls import URLError, parse_url
 
 _QUOTES = "\"'<>`\u201c\u201d\u2018\u2019"  # ASCII and typographic quotes
 
@@ -52,7 +54,12 @@ class AuthorizationResponse:
             AccessDeniedError: The response is an error response (RFC 6749 §4.1.2.1).
         """
         if self.error is not None:
-            raise AccessDeniedError(self.error, self.error_description)
+            # Anyone can craft a URL with error=: its text is shown only made safe.
+            description = self.error_description
+            raise AccessDeniedError(
+                safe_text(self.error, limit=100),
+                safe_text(description) if description is not None else None,
+            )
 
 
 def clean_paste(text: str) -> str:
@@ -111,8 +118,9 @@ def parse_authorization_response(text: str) -> AuthorizationResponse:
     params: dict[str, str] = {}
     for key, value in pairs:
         if key in params and params[key] != value:
+            shown_key = safe_text(key, limit=40)
             raise AuthorizationResponseError(
-                f"The URL has the parameter '{key}' twice with different values. "
+                f"The URL has the parameter '{shown_key}' twice with different values. "
                 "Copy the address bar again, exactly as the browser shows it."
             )
         params[key] = value
@@ -122,14 +130,14 @@ def parse_authorization_response(text: str) -> AuthorizationResponse:
     state = params.get("state") or None
     if error is None and code is None and "=" not in cleaned:
         shown = " ".join(text.split())
-        shown = shown[:40] + ("…" if len(shown) > 40 else "")
+        shown = safe_text(shown, limit=41)
         raise AuthorizationResponseError(
             f"The pasted text ('{shown}') is not an address with an authorization code. "
             "Copy the whole address from the browser's address bar after you allowed "
             "access; the page itself may show an error, the address is what matters."
         )
     if error is None and code is None:
-        found = ", ".join(sorted(params)) or "no parameters"
+        found = safe_text(", ".join(sorted(params)), limit=200) or "no parameters"
         raise AuthorizationResponseError(
             f"The pasted text has no authorization code (found: {found}). "
             "Copy the whole address from the browser's address bar after you allowed "
@@ -174,8 +182,9 @@ def check_issuer_parameter(
             )
         return
     if response.iss != issuer:
+        claimed = safe_text(response.iss, limit=100)
         raise IssuerMismatchError(
-            f"The URL says it comes from '{response.iss:.100}', but this app signs in at "
+            f"The URL says it comes from '{claimed}', but this app signs in at "
             f"'{issuer}'. It may come from another server (a mix-up attack, RFC 9207); "
             "nothing was sent. Start the sign-in again from this app."
         )
@@ -206,15 +215,27 @@ def check_redirect_uri(url: str, redirect_uri: str) -> None:
         redirect_uri: The ``redirect_uri`` sent with the authorization request.
 
     Raises:
-        RedirectMismatchError: Naming the part that differs and both values.
+        RedirectMismatchError: Naming the part that differs and both values, or the
+            pasted URL is outside the strict grammar of
+            :func:`ringplus_tui.core.urls.parse_url` (a backslash or user information
+            lets a browser and this program read different hosts).
     """
+    try:
+        parse_url(url)
+    except URLError as err:
+        raise RedirectMismatchError(
+            f"The pasted URL {err.reason}, so it cannot be checked against the app's "
+            f"redirect URI ({redirect_uri}). Paste the address the provider redirected "
+            "to, exactly as the browser's address bar shows it."
+        ) from None
     got = _origin_parts(urlsplit(url))
     want = _origin_parts(urlsplit(redirect_uri))
     names = ("scheme", "host", "port", "path")
     for name, have, expected in zip(names, got, want, strict=True):
         if have != expected:
+            shown = safe_text(have, limit=60)
             raise RedirectMismatchError(
-                f"The pasted URL's {name} is {have!s:.60} but the app's redirect URI has "
+                f"The pasted URL's {name} is {shown} but the app's redirect URI has "
                 f"{expected!s:.60} ({redirect_uri}). Paste the address the provider "
                 "redirected to, or fix the app's redirect URI to match its registration."
             )

@@ -15,6 +15,8 @@ from typing import Any
 from ringplus_tui.core.errors import TokenEndpointError
 from ringplus_tui.core.models import Token
 
+from .sent_secrets import provider_text
+
 
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or value is None:
@@ -65,6 +67,24 @@ def parse_scope(value: Any, requested: Sequence[str] = ()) -> tuple[str, ...]:
     return tuple(dict.fromkeys(item for item in items if item))
 
 
+def _bearer_token_type(value: Any) -> str:
+    """The token type as sent when it is Bearer (any case, RFC 6750 §4), ``Bearer``
+    when absent; any other type is refused: a client must not use a token type it
+    does not understand (RFC 6749 §7.1)."""
+    if value is None or value == "":
+        return "Bearer"
+    if isinstance(value, str) and value.strip().lower() == "bearer":
+        return value.strip()
+    shown = provider_text(value, limit=40)
+    raise TokenEndpointError(
+        f"The token endpoint issued a '{shown}' token, but this app can only use Bearer "
+        "tokens (RFC 6750), so nothing was stored. Check that the app's token endpoint "
+        "is the provider's OAuth 2.0 one.",
+        error="unsupported_token_type",
+        title="Unsupported token type",
+    )
+
+
 def token_from_response(
     data: Mapping[str, Any],
     *,
@@ -87,17 +107,21 @@ def token_from_response(
         The token, with an absolute ``expires_at``.
 
     Raises:
-        TokenEndpointError: The response has an ``error`` or no ``access_token``.
+        TokenEndpointError: The response has an ``error``, no ``access_token``, or a
+            ``token_type`` other than Bearer (RFC 6749 §7.1).
     """
     if data.get("error"):
-        error = str(data["error"])
-        description = data.get("error_description")
+        # Provider text: control characters escaped, echoed secrets redacted.
+        error = provider_text(data["error"], limit=100)
+        description = (
+            provider_text(data["error_description"]) if data.get("error_description") else None
+        )
         text = f"The token endpoint answered with an error ({error})"
         text += f": {description}." if description else "."
         raise TokenEndpointError(text, error=error, description=str(description or "") or None)
     access_token = data.get("access_token")
     if not isinstance(access_token, str) or not access_token:
-        keys = ", ".join(sorted(str(key) for key in data)) or "nothing"
+        keys = provider_text(", ".join(sorted(str(key) for key in data)) or "nothing", limit=120)
         raise TokenEndpointError(
             f"The token endpoint's answer has no access token (it had: {keys:.120}). "
             "Check the app's token endpoint URL.",
@@ -117,10 +141,10 @@ def token_from_response(
     refresh_token = data.get("refresh_token")
     if not isinstance(refresh_token, str) or not refresh_token:
         refresh_token = previous_refresh_token
-    token_type = data.get("token_type")
+    token_type = _bearer_token_type(data.get("token_type"))
     return Token(
         access_token=access_token,
-        token_type=token_type if isinstance(token_type, str) and token_type else "Bearer",
+        token_type=token_type,
         expires_at=expires_at,
         obtained_at=now,
         refresh_token=refresh_token,

@@ -20,11 +20,15 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from ringplus_tui.core.errors import ConfigError
 from ringplus_tui.core.models import AppConfig, Provider
+from ringplus_tui.core.urls import is_loopback_host
 
 from .server import DemoClient, DemoUser, PhoneLine, ProviderState, create_app
 
-__all__ = ["DemoUser", "Sandbox"]
+__all__ = ["DemoUser", "Sandbox", "SandboxHostError"]
+
+_log = logging.getLogger(__name__)
 
 DEMO_CLIENT_ID = "ringplus-demo-app"
 
@@ -58,11 +62,21 @@ def _demo_users() -> list[DemoUser]:
     ]
 
 
+class SandboxHostError(ConfigError):
+    """The sandbox was asked to listen on an address other machines can reach."""
+
+    title = "Sandbox stays on this machine"
+
+
 class Sandbox:
     """The sandbox provider, served from a background thread.
 
+    It speaks plain-http OAuth with published demo passwords, so it listens on
+    loopback only (``localhost``, ``127.0.0.0/8``, ``::1``) unless ``allow_remote``
+    is given; then :meth:`start` logs :attr:`remote_warning` at WARNING level.
+
     Args:
-        host: Address to listen on (loopback unless you mean otherwise).
+        host: Address to listen on: a loopback address, or any with ``allow_remote``.
         port: Port to listen on; 0 picks a free one.
         token_lifetime: Access-token lifetime in seconds (RingPlus: 86400).
         rotate_refresh_tokens: Issue a new refresh token on every refresh and
@@ -71,6 +85,10 @@ class Sandbox:
         client_secret: The demo app's client secret; random when omitted.
         latency: Seconds the token endpoint waits before answering, to stand in
             for a network round trip (benchmarks); 0 by default.
+        allow_remote: Listen on a non-loopback ``host`` too (with a warning).
+
+    Raises:
+        SandboxHostError: ``host`` is not loopback and ``allow_remote`` is false.
     """
 
     def __init__(
@@ -83,7 +101,15 @@ class Sandbox:
         client_id: str = DEMO_CLIENT_ID,
         client_secret: str | None = None,
         latency: float = 0.0,
+        allow_remote: bool = False,
     ) -> None:
+        if not is_loopback_host(host) and not allow_remote:
+            raise SandboxHostError(
+                f"The sandbox serves plain-http OAuth with published demo passwords, so it "
+                f"listens only on this machine (127.0.0.1, ::1 or localhost), not on "
+                f"'{host}'. Give --allow-remote to expose it anyway."
+            )
+        self.allow_remote = allow_remote
         self.host = host
         self.port = port
         self.state = ProviderState(
@@ -95,6 +121,17 @@ class Sandbox:
         self.client_secret = client_secret or secrets.token_urlsafe(24)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+
+    @property
+    def remote_warning(self) -> str | None:
+        """The warning for a non-loopback host, or ``None`` on loopback."""
+        if is_loopback_host(self.host):
+            return None
+        return (
+            f"Warning: the sandbox listens on {self.host}, reachable from other machines: "
+            "anyone who can connect can sign in with the published demo passwords, and "
+            "tokens travel over plain http."
+        )
 
     @property
     def base_url(self) -> str:
@@ -152,6 +189,8 @@ class Sandbox:
         Raises:
             OSError: The address is taken or cannot be bound.
         """
+        if self.remote_warning:
+            _log.warning(self.remote_warning)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         # authlib's grants log each issued token at DEBUG; a provider's tokens are
         # secrets too, and the sandbox runs inside the app's process.
