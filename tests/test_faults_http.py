@@ -173,11 +173,20 @@ def test_response_kind_extension_wins() -> None:
     assert response_kind(request) == "jwks"
 
 
-async def test_a_trickling_refresh_ends_within_the_deadline_and_frees_the_account(
-    config_dir, keyring_store, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("mode", "error_class"), [("trickle", DeadlineError), ("endless", ResponseTooLargeError)]
+)
+async def test_a_misbehaving_token_endpoint_ends_the_refresh_and_frees_the_account(
+    config_dir,
+    keyring_store,
+    sandbox: Sandbox,
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+    error_class: type[RingPlusError],
 ) -> None:
+    # The service builds its transport with the module's defaults; a short deadline here.
     monkeypatch.setattr(http, "DEFAULT_DEADLINE", 1.0)
-    with FaultServer("trickle", interval=5.0) as server:
+    with FaultServer(mode, interval=5.0) as server:
         grant = b"grant_type=refresh_token"
         service = OAuthService(
             SettingsStore(config_dir),
@@ -189,12 +198,14 @@ async def test_a_trickling_refresh_ends_within_the_deadline_and_frees_the_accoun
         try:
             await sign_in(service, sandbox)
             before = keyring_store.get(refresh_token_key("alice"))
+            settings = (config_dir / "config.toml").read_bytes()
             start = time.monotonic()
-            with pytest.raises(NetworkError) as caught:
+            with pytest.raises(RingPlusError) as caught:
                 await service.refresh("alice")
             assert time.monotonic() - start < 4.0
-            assert isinstance(caught.value, DeadlineError)
+            assert isinstance(caught.value, error_class)
             assert keyring_store.get(refresh_token_key("alice")) == before
+            assert (config_dir / "config.toml").read_bytes() == settings
         finally:
             await service.aclose()
     # The account lock is free again: another process refreshes at once.
