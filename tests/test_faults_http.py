@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from base64 import b64decode
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import httpx2
 import pytest
@@ -512,3 +512,46 @@ def test_without_the_list_only_client_secret_basic_may_revoke() -> None:
     assert can_revoke_with("client_secret_basic", supported)  # RFC 8414 §2 default
     assert not can_revoke_with("client_secret_post", supported)
     assert can_revoke_with("none", ("none",))
+
+
+def _encoded(body: bytes, encoding: str) -> bytes:
+    import gzip
+    import zlib
+
+    if encoding == "gzip":
+        return gzip.compress(body)
+    if encoding == "deflate":
+        return zlib.compress(body)
+    squeezer = zlib.compressobj(wbits=-zlib.MAX_WBITS)  # raw deflate, as some servers send
+    return squeezer.compress(body) + squeezer.flush()
+
+
+async def _post_through_limit(content: bytes, encoding: str, limit: int) -> httpx2.Response:
+    async def streamed() -> AsyncIterator[bytes]:  # as a real server's body arrives
+        for start in range(0, len(content), 65536):
+            yield content[start : start + 65536]
+
+    def reply(request: httpx2.Request) -> httpx2.Response:
+        assert request.headers["Accept-Encoding"] == "gzip, deflate"
+        name = "deflate" if encoding == "raw" else encoding
+        return httpx2.Response(200, content=streamed(), headers={"Content-Encoding": name})
+
+    inner = httpx2.AsyncClient(transport=httpx2.MockTransport(reply))
+    shared = SharedTransport(inner, limits=ResponseLimits(token=limit))
+    async with httpx2.AsyncClient(transport=shared) as client:
+        return await client.post(TOKEN_URL, data={"grant_type": "refresh_token"})
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "raw"])
+async def test_a_compressed_answer_is_decoded_within_the_limit(encoding: str) -> None:
+    body = b'{"access_token": "AT2", "token_type": "Bearer"}'
+    response = await _post_through_limit(_encoded(body, encoding), encoding, MIB)
+    assert response.json()["access_token"] == "AT2"
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+async def test_a_compression_bomb_stops_at_the_limit(encoding: str) -> None:
+    bomb = _encoded(b" " * (200 * MIB), encoding)  # about 200 KB on the wire
+    assert len(bomb) < MIB
+    with pytest.raises(ResponseTooLargeError):
+        await _post_through_limit(bomb, encoding, MIB)

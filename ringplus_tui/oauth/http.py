@@ -506,8 +506,8 @@ from the request (see :func:`response_kind`) would not do."""
 
 @dataclass(frozen=True)
 class ResponseLimits:
-    """The largest answer body accepted per kind of request, in bytes (as sent, before
-    any content decoding). Reading stops at the limit, so memory stays bounded.
+    """The largest answer body accepted per kind of request, in bytes (after ``gzip`` or
+    ``deflate`` decoding). Reading stops at the limit, so memory stays bounded.
 
     Attributes:
         token: Token, refresh and revocation responses, and any other POST.
@@ -575,7 +575,13 @@ def _too_large(request: httpx2.Request, kind: ResponseKind, limit: int) -> Respo
 
 
 class _BoundedStream(httpx2.AsyncByteStream):
-    """An answer body read under an absolute deadline and a size limit."""
+    """An answer body read under an absolute deadline and a size limit.
+
+    A ``gzip`` or ``deflate`` body is decoded here, in steps of at most the bytes
+    still allowed, so the limit holds for what is decoded too (a small compressed
+    body cannot grow to gigabytes); the response then carries no
+    ``Content-Encoding`` and HTTPX passes the bytes on as they are.
+    """
 
     def __init__(
         self,
@@ -586,6 +592,7 @@ class _BoundedStream(httpx2.AsyncByteStream):
         deadline: float,
         kind: ResponseKind,
         limit: int,
+        encoding: str | None = None,
     ) -> None:
         self._inner = inner
         self._request = request
@@ -593,22 +600,51 @@ class _BoundedStream(httpx2.AsyncByteStream):
         self._deadline = deadline
         self._kind: ResponseKind = kind
         self._limit = limit
+        self._encoding = encoding
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        import zlib
+
         received = 0
+        decoder = zlib.decompressobj(zlib.MAX_WBITS | 32) if self._encoding is not None else None
         chunks = self._inner.__aiter__()
         while True:
             try:
                 async with asyncio.timeout_at(self._deadline_at):
-                    chunk = await anext(chunks)
+                    raw = await anext(chunks)
             except StopAsyncIteration:
-                return
+                break
             except TimeoutError:
                 raise _deadline_error(self._request, self._deadline) from None
-            received += len(chunk)
-            if received > self._limit:
+            if decoder is None:
+                received += len(raw)
+                if received > self._limit:
+                    raise _too_large(self._request, self._kind, self._limit)
+                yield raw
+                continue
+            while raw:
+                try:
+                    out = decoder.decompress(raw, self._limit - received + 1)
+                except zlib.error:
+                    if self._encoding != "deflate" or received:
+                        raise httpx2.DecodingError(
+                            f"The {self._encoding} body cannot be decoded."
+                        ) from None
+                    decoder = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate (RFC 1951)
+                    self._encoding = "raw deflate"
+                    continue
+                received += len(out)
+                if received > self._limit:
+                    raise _too_large(self._request, self._kind, self._limit)
+                if out:
+                    yield out
+                raw = decoder.unconsumed_tail
+        if decoder is not None:
+            rest = decoder.flush()
+            if received + len(rest) > self._limit:
                 raise _too_large(self._request, self._kind, self._limit)
-            yield chunk
+            if rest:
+                yield rest
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -663,6 +699,8 @@ class SharedTransport(httpx2.AsyncBaseTransport):
                 its limit.
         """
         deadline_at = asyncio.get_running_loop().time() + self.deadline
+        if "accept-encoding" in request.headers:
+            request.headers["Accept-Encoding"] = "gzip, deflate"  # the ones bounded here
         kind = response_kind(request)
         limit = self.limits.limit(kind)
         try:
@@ -674,6 +712,11 @@ class SharedTransport(httpx2.AsyncBaseTransport):
         if length.isascii() and length.isdigit() and int(length) > limit:
             await response.aclose()
             raise _too_large(request, kind, limit)
+        encoding = response.headers.get("content-encoding", "").strip().lower()
+        if encoding in ("gzip", "x-gzip", "deflate"):
+            del response.headers["content-encoding"]
+        else:
+            encoding = ""  # identity, or one HTTPX decodes (br, zstd): counted as sent
         response.stream = _BoundedStream(
             cast(httpx2.AsyncByteStream, response.stream),
             request=request,
@@ -681,6 +724,7 @@ class SharedTransport(httpx2.AsyncBaseTransport):
             deadline=self.deadline,
             kind=kind,
             limit=limit,
+            encoding=("deflate" if encoding == "deflate" else "gzip") if encoding else None,
         )
         return response
 
