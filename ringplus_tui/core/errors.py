@@ -20,10 +20,14 @@ its boundary (``raise ... from err``); the screens and the command line catch on
     │   └── IssuerMismatchError     ``iss`` names another server, or is missing (RFC 9207)
     ├── TokenEndpointError          the token endpoint answered with an error (RFC 6749 §5.2)
     │   ├── NeedsSignInError        the grant is gone (``invalid_grant``, no refresh token)
+    │   ├── ClientAuthError         the app's own credentials were refused (``invalid_client``)
+    │   ├── EndpointError           the endpoint URL answers 404/405: not that endpoint
     │   └── IdTokenError            the OpenID Connect ``id_token`` does not verify
+    ├── ResponseTooLargeError       an answer exceeded its size limit
     ├── DiscoveryError              the issuer's metadata cannot be used (RFC 8414)
     ├── LoopbackUnavailableError    the loopback redirect address cannot be listened on
     └── NetworkError                temporary: connection, timeout, HTTP 408/429/5xx
+        └── DeadlineError           a request did not finish within its overall deadline
 """
 
 from __future__ import annotations
@@ -185,6 +189,23 @@ class NeedsSignInError(TokenEndpointError):
     title = "Sign in again"
 
 
+class ClientAuthError(TokenEndpointError):
+    """The provider refused the app's own credentials (``invalid_client``, HTTP 401) or
+    does not allow this app the grant (``unauthorized_client``), RFC 6749 §5.2.
+
+    The account's grant is untouched: the app's client ID, secret or client
+    authentication method needs fixing.
+    """
+
+    title = "App credentials refused"
+
+
+class EndpointError(TokenEndpointError):
+    """An endpoint URL answered HTTP 404 or 405: the app's settings name the wrong URL."""
+
+    title = "Wrong endpoint"
+
+
 class IdTokenError(TokenEndpointError):
     """The ``id_token`` in a token response failed verification (OpenID Connect Core
     §3.1.3.7): bad signature, wrong issuer or audience, expired, or wrong ``nonce``."""
@@ -197,6 +218,21 @@ class DiscoveryError(RingPlusError):
     lacks a required endpoint (RFC 8414 §3, OpenID Connect Discovery §4)."""
 
     title = "Discovery failed"
+
+
+class ResponseTooLargeError(RingPlusError):
+    """An HTTP answer was larger than the limit for its kind (token response, metadata
+    document, key set, API answer); reading stopped at the limit.
+
+    Attributes:
+        limit: The limit, in bytes.
+    """
+
+    title = "Answer too large"
+
+    def __init__(self, message: str, *, limit: int, title: str | None = None) -> None:
+        super().__init__(message, title=title)
+        self.limit = limit
 
 
 class LoopbackUnavailableError(RingPlusError):
@@ -222,3 +258,18 @@ class NetworkError(RingPlusError):
     ) -> None:
         super().__init__(message, title=title)
         self.retry_after = retry_after
+
+
+class DeadlineError(NetworkError):
+    """A request (connecting, sending and the whole answer) took longer than its overall
+    deadline; temporary, nothing was changed.
+
+    Attributes:
+        deadline: The deadline, in seconds.
+    """
+
+    title = "No answer in time"
+
+    def __init__(self, message: str, *, deadline: float, title: str | None = None) -> None:
+        super().__init__(message, title=title)
+        self.deadline = deadline

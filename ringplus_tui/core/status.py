@@ -6,6 +6,8 @@ a blocked event loop or a clock jump is corrected on the next tick.
 
 from __future__ import annotations
 
+import math
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from .models import Account
@@ -106,10 +108,12 @@ def format_countdown(seconds: float | None) -> str:
     Returns:
         The text; ``—`` for unknown, ``expired`` when past.
     """
-    if seconds is None:
+    if seconds is None or math.isnan(seconds):
         return "—"
     if seconds <= 0:
         return "expired"
+    if seconds >= _COUNTDOWN_LIMIT:
+        return f"{_COUNTDOWN_LIMIT // 86400}d+"
     whole = int(seconds)
     days, rest = divmod(whole, 86400)
     hours, rest = divmod(rest, 3600)
@@ -119,3 +123,40 @@ def format_countdown(seconds: float | None) -> str:
     if hours:
         return f"{hours}h {minutes:02d}m"
     return f"{minutes:02d}:{secs:02d}"
+
+
+_COUNTDOWN_LIMIT = 10_000 * 86400
+"""Seconds from which :func:`format_countdown` stops counting (``10000d+``)."""
+
+
+def _datetime(epoch: float | None, *, utc: bool) -> datetime | None:
+    if epoch is None or not math.isfinite(epoch):
+        return None
+    try:
+        return datetime.fromtimestamp(epoch, UTC if utc else None)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def format_utc(epoch: float | None) -> str:
+    """``2026-12-02 01:03:06 UTC`` for UTC epoch seconds; total: ``—`` for ``None``,
+    NaN, and times before year 1 or after year 9999 (``after 9999``/``before 0001``)."""
+    when = _datetime(epoch, utc=True)
+    if when is None:
+        return _out_of_range(epoch)
+    return when.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def format_clock_time(epoch: float | None) -> str:
+    """``14:05:09``, the local time of day of UTC epoch seconds; total like
+    :func:`format_utc`."""
+    when = _datetime(epoch, utc=False)
+    if when is None:
+        return _out_of_range(epoch)
+    return when.strftime("%H:%M:%S")
+
+
+def _out_of_range(epoch: float | None) -> str:
+    if epoch is None or math.isnan(epoch):
+        return "—"
+    return "after 9999" if epoch > 0 else "before 0001"

@@ -37,12 +37,16 @@ class Discovery:
         token_endpoint_auth_methods_supported: As the document lists them
             (RFC 8414 §2 default when absent: ``client_secret_basic``).
         scopes_supported: As the document lists them; may be empty.
+        revocation_endpoint_auth_methods_supported: As the document lists them;
+            empty when absent (RFC 8414 §2 default: ``client_secret_basic``; see
+            :func:`ringplus_tui.oauth.http.can_revoke_with`).
     """
 
     provider: Provider
     document_url: str
     token_endpoint_auth_methods_supported: tuple[str, ...]
     scopes_supported: tuple[str, ...]
+    revocation_endpoint_auth_methods_supported: tuple[str, ...] = ()
 
     def auth_method_for(self, *, has_secret: bool) -> str:
         """The client authentication to use: ``none`` without a secret, else the
@@ -155,6 +159,9 @@ def provider_from_metadata(
         document_url=document_url,
         token_endpoint_auth_methods_supported=methods,
         scopes_supported=strings("scopes_supported"),
+        revocation_endpoint_auth_methods_supported=strings(
+            "revocation_endpoint_auth_methods_supported"
+        ),
     )
 
 

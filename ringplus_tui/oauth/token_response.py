@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -17,32 +18,84 @@ from ringplus_tui.core.models import Token
 
 from .sent_secrets import provider_text
 
+MAX_LIFETIME = 10 * 365.25 * 86400.0
+"""Seconds: the longest token lifetime believed (10 years); a longer one is cut to it."""
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None:
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+"""An ASCII decimal: integer or fraction, optional exponent (what a JSON number may be
+written as, plus a sign, a leading ``.`` or a trailing ``.``)."""
+
+_ASCII_SPACE = " \t\r\n"
+
+
+def _unusable(field: str, value: Any) -> TokenEndpointError:
+    shown = repr(value) if isinstance(value, str | int | float | bool) else type(value).__name__
+    return TokenEndpointError(
+        f"The token endpoint sent an unusable '{field}' ({shown:.40}): not a number of "
+        "seconds. Nothing was stored; check the app's token endpoint, or tell the provider.",
+        title="Unexpected token response",
+    )
+
+
+def provider_number(value: Any, field: str) -> float | None:
+    """Read a numeric field of a token response (``expires_in``, ``expires_at``, …).
+
+    Accepted: a JSON number, or a string holding an ASCII decimal (integer or
+    fraction, optional exponent, surrounding ASCII spaces ignored). A number too
+    large for a float becomes the largest float; callers clamp it.
+
+    Args:
+        value: The field's decoded JSON value; ``None`` when absent or ``null``.
+        field: Its name, for the message.
+
+    Returns:
+        The number, finite; ``None`` when ``value`` is ``None``.
+
+    Raises:
+        TokenEndpointError: Anything else: ``true``/``false``, NaN, infinities,
+            non-ASCII digits, an empty or other string, a list or an object.
+    """
+    if value is None:
         return None
-    if isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str):
+    if isinstance(value, bool):
+        raise _unusable(field, value)
+    if isinstance(value, int):
         try:
-            number = float(value.strip())
-        except ValueError:
-            return None
-    else:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _epoch(value: Any) -> float | None:
-    number = _number(value)
-    if number is not None:
-        return number
+            return float(value)
+        except OverflowError:
+            return sys.float_info.max if value > 0 else -sys.float_info.max
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _unusable(field, value)
+        return value
     if isinstance(value, str):
+        text = value.strip(_ASCII_SPACE)
+        if not _DECIMAL.fullmatch(text):
+            raise _unusable(field, value)
+        number = float(text)
+        if math.isinf(number):  # an exponent past the float range: huge, not infinite
+            return math.copysign(sys.float_info.max, number)
+        return number
+    raise _unusable(field, value)
+
+
+def clamp_lifetime(seconds: float) -> float:
+    """``seconds`` cut to 0…:data:`MAX_LIFETIME` (10 years)."""
+    return min(max(seconds, 0.0), MAX_LIFETIME)
+
+
+def _epoch(value: Any, field: str) -> float | None:
+    """An absolute time: UTC epoch seconds as :func:`provider_number` reads them, or an
+    ASCII ISO 8601 date-time (``2030-01-01T00:00:00Z``)."""
+    if isinstance(value, str) and not _DECIMAL.fullmatch(value.strip(_ASCII_SPACE)):
+        text = value.strip(_ASCII_SPACE)
+        if not text.isascii():
+            raise _unusable(field, value)
         try:
-            return datetime.fromisoformat(value.strip().replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            return None
-    return None
+            return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+        except (ValueError, OverflowError, OSError):
+            raise _unusable(field, value) from None
+    return provider_number(value, field)
 
 
 def parse_scope(value: Any, requested: Sequence[str] = ()) -> tuple[str, ...]:
@@ -104,11 +157,14 @@ def token_from_response(
             absent, null or empty (RFC 6749 §6: a new one is optional).
 
     Returns:
-        The token, with an absolute ``expires_at``.
+        The token, with an absolute ``expires_at`` between ``now`` and ``now`` plus
+        10 years (:data:`MAX_LIFETIME`), from ``expires_in`` (RFC 6749 §5.1), else
+        ``expires_at``, else ``default_lifetime``.
 
     Raises:
-        TokenEndpointError: The response has an ``error``, no ``access_token``, or a
-            ``token_type`` other than Bearer (RFC 6749 §7.1).
+        TokenEndpointError: The response has an ``error``, no ``access_token``, a
+            ``token_type`` other than Bearer (RFC 6749 §7.1), or an expiry that is
+            not a number (see :func:`provider_number`).
     """
     if data.get("error"):
         # Provider text: control characters escaped, echoed secrets redacted.
@@ -128,15 +184,15 @@ def token_from_response(
             title="Unexpected token response",
         )
     lifetime_assumed = False
-    expires_in = _number(data.get("expires_in"))
+    expires_in = provider_number(data.get("expires_in"), "expires_in")
     if expires_in is not None:
-        expires_at = now + max(expires_in, 0.0)
+        expires_at = now + clamp_lifetime(expires_in)
     else:
-        absolute = _epoch(data.get("expires_at"))
+        absolute = _epoch(data.get("expires_at"), "expires_at")
         if absolute is not None:
-            expires_at = absolute
+            expires_at = now + clamp_lifetime(absolute - now)
         else:
-            expires_at = now + default_lifetime
+            expires_at = now + clamp_lifetime(default_lifetime)
             lifetime_assumed = True
     refresh_token = data.get("refresh_token")
     if not isinstance(refresh_token, str) or not refresh_token:
