@@ -11,17 +11,25 @@ This module knows nothing of HTTP.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+import errno
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ringplus_tui.core.errors import ConfigError
 from ringplus_tui.core.models import Account, AppConfig
 
 from . import config as config_file
 from . import state as state_file
-from .files import Signature, file_signature, make_private_dir, write_atomically
+from .files import (
+    Signature,
+    check_private,
+    file_signature,
+    make_private_dir,
+    write_atomically,
+)
 from .paths import (
     CONFIG_FILE,
     ENV_HOME,
@@ -48,9 +56,6 @@ from .schema import (
     parse_app,
     settings_part,
 )
-
-if TYPE_CHECKING:
-    import filelock
 
 __all__ = [
     "CONFIG_FILE",
@@ -294,10 +299,55 @@ class SettingsStore:
 
     # -- inside ---------------------------------------------------------------
 
-    def _lock(self, timeout: float) -> filelock.FileLock:
+    @contextlib.contextmanager
+    def _lock(self, timeout: float) -> Iterator[None]:
+        """Hold :attr:`lock_path` (created 0600).
+
+        Raises:
+            filelock.Timeout: Another process held it for ``timeout`` seconds.
+            ConfigError: It cannot be created or is a symbolic link.
+        """
         import filelock
 
-        return filelock.FileLock(self.lock_path, timeout=timeout, thread_local=False)
+        check_private(self.lock_path, "The lock file")
+        lock = filelock.FileLock(self.lock_path, timeout=timeout, thread_local=False, mode=0o600)
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            raise
+        except OSError as err:
+            raise ConfigError(self._lock_problem(err), title="Settings not writable") from err
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def _lock_problem(self, err: OSError) -> str:
+        path, directory = self.lock_path, self.directory
+        if path.is_symlink() or err.errno == errno.ELOOP:
+            return (
+                f"{path} is a symbolic link, and ringplus-tui does not follow links for its "
+                f"lock file. It holds nothing: remove it (rm '{path}') and try again."
+            )
+        if err.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return (
+                f"Cannot create the lock file {path}: {err.strerror}. Changing settings "
+                f"needs a writable settings directory: make {directory} writable "
+                f"(chmod u+w '{directory}'), or use another one with --config-dir. "
+                "Nothing was changed."
+            )
+        return (
+            f"Cannot use the lock file {path}: {err.strerror}. Remove it if it is not a "
+            "plain file, and try again. Nothing was changed."
+        )
+
+    def _check_private(self) -> None:
+        """Refuse files and directories another user could have changed (see files.py)."""
+        check_private(self.directory, "The settings directory")
+        check_private(self.path, "The settings file")
+        if self.state_path.parent != self.directory:
+            check_private(self.state_path.parent, "The state directory")
+        check_private(self.state_path, "The state file")
 
     def _write(self, path: Path, data: bytes) -> Signature:
         try:
@@ -312,6 +362,7 @@ class SettingsStore:
         """Parse both files; also say whether ``config.toml`` still holds token metadata."""
         # The signature first: a file replaced while being read then looks changed
         # next time (and is read again), never the other way round.
+        self._check_private()
         signature = self.signature()
         text = config_file.read_text(self.path)
         data = config_file.parse_text(text, self.path) if text else {}
