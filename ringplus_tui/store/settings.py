@@ -56,6 +56,7 @@ from .schema import (
     parse_app,
     settings_part,
 )
+from .state import AccountStates
 
 __all__ = [
     "CONFIG_FILE",
@@ -167,6 +168,11 @@ class SettingsStore:
         """The state file the program writes."""
         self._seen: tuple[StoreSignature, Settings] | None = None
         """Both files' signatures and their contents as this store last read or wrote them."""
+        self._config_seen: tuple[Signature | None, Settings | None] = (None, None)
+        """``config.toml``'s signature and what it says alone (``None``: it must be
+        parsed again, e.g. it still holds token metadata), as last read or written."""
+        self._states_seen: tuple[Signature | None, AccountStates] | None = None
+        """The state file's signature and its entries, as last read or written."""
 
     @property
     def lock_path(self) -> Path:
@@ -196,8 +202,10 @@ class SettingsStore:
 
         Raises:
             ConfigError: A file cannot be read, is not TOML or JSON (the message
-                gives line and column), has the wrong format version, or a value
-                has the wrong type or an unknown key.
+                gives line and column), has the wrong format version, a value
+                has the wrong type or an unknown key, or a file or directory
+                could have been changed by another user
+                (:func:`~ringplus_tui.store.files.check_private`).
         """
         settings, legacy = self._read()
         if not legacy:
@@ -227,8 +235,9 @@ class SettingsStore:
             The settings written.
 
         Raises:
-            ConfigError: A file cannot be read or written, or the lock not
-                taken within 30 s.
+            ConfigError: A file cannot be read or written, is not private, or
+                the lock cannot be taken (read-only directory, symlinked lock
+                file) or not within 30 s.
         """
         import filelock
 
@@ -266,8 +275,13 @@ class SettingsStore:
                 then unchanged), or the state file has a format this version
                 cannot read (it is not overwritten).
         """
-        text = config_file.read_text(self.path)
-        old_states = state_file.read_state(self.state_path)
+        config_sig = file_signature(self.path)
+        state_sig = file_signature(self.state_path)
+        seen_states = self._states_seen
+        if seen_states is not None and seen_states[0] == state_sig and state_sig is not None:
+            old_states = seen_states[1]
+        else:
+            old_states = state_file.read_state(self.state_path)
         states = {
             name: entry
             for name, account in settings.accounts.items()
@@ -275,11 +289,18 @@ class SettingsStore:
         }
         kept = {k: v for k, v in old_states.items() if k not in settings.accounts}
         staged = {**kept, **states}
-        config_sig = file_signature(self.path)
-        state_sig = file_signature(self.state_path)
         if staged != old_states:
             state_sig = self._write(self.state_path, state_file.render_state(staged))
-        if text is None or self._config_differs(text, settings):
+        own = _settings_part(settings)
+        said = self._config_seen
+        if config_sig is not None and said[0] == config_sig and said[1] is not None:
+            text, differs = None, said[1] != own  # known: no need to read it again
+        else:
+            text = config_file.read_text(self.path)
+            differs = text is None or self._config_differs(text, own)
+        if differs:
+            if text is None:
+                text = config_file.read_text(self.path)
             new_text = config_file.render(
                 text,
                 {
@@ -296,6 +317,8 @@ class SettingsStore:
         if staged != states:
             state_sig = self._write(self.state_path, state_file.render_state(states))
         self._seen = ((config_sig, state_sig), settings)
+        self._config_seen = (config_sig, own)
+        self._states_seen = (state_sig, states)
 
     # -- inside ---------------------------------------------------------------
 
@@ -370,11 +393,11 @@ class SettingsStore:
         settings, legacy = self._parse(data, states)
         if signature is not None:
             self._seen = (signature, settings)
+            self._config_seen = (signature[0], None if legacy else _settings_part(settings))
+            self._states_seen = (signature[1], states)
         return settings, legacy
 
-    def _parse(
-        self, data: Mapping[str, Any], states: state_file.AccountStates
-    ) -> tuple[Settings, bool]:
+    def _parse(self, data: Mapping[str, Any], states: AccountStates) -> tuple[Settings, bool]:
         path = self.path
         check_keys(data, config_file.SECTIONS, str(path))
         apps: dict[str, AppConfig] = {}
@@ -398,8 +421,9 @@ class SettingsStore:
             accounts[name] = make_account(name, values, where)
         return Settings(apps=apps, accounts=accounts), legacy
 
-    def _config_differs(self, text: str, settings: Settings) -> bool:
-        """Whether ``config.toml`` as ``text`` says something other than ``settings``."""
+    def _config_differs(self, text: str, own: Settings) -> bool:
+        """Whether ``config.toml`` as ``text`` says something other than ``own``
+        (settings with every state field at its default)."""
         try:
             data = config_file.parse_text(text, self.path)
             on_disk, legacy = self._parse(data, {})
@@ -407,7 +431,7 @@ class SettingsStore:
             return True
         if legacy:
             return True
-        return on_disk != _settings_part(settings)
+        return on_disk != own
 
     def _means(self, section: str, name: str, table: dict[str, Any], settings: Settings) -> bool:
         """Whether a ``config.toml`` table already says what ``settings`` holds for ``name``."""
