@@ -175,3 +175,22 @@ def test_old_metadata_in_config_toml_wins_over_an_older_state_file(old_profile: 
     store.save(stale)
     (old_profile / "config.toml").write_text(NOTE + FIXTURE.read_text())
     assert SettingsStore(old_profile).load() == EXPECTED
+
+
+def test_a_token_key_added_by_hand_later_is_moved_without_losing_the_rest(
+    old_profile: Path,
+) -> None:
+    """After the migration a person writes ``user = ...`` into an account's table: it
+    moves to the state file and the account's other metadata stays."""
+    store = SettingsStore(old_profile)
+    store.load()
+    with store.path.open("a") as handle:
+        handle.write('\n[accounts.carol]\napp = "work"\n')
+    text = store.path.read_text().replace(
+        '[accounts.alice]\napp = "work"\n', '[accounts.alice]\napp = "work"\nuser = "Al"\n'
+    )
+    store.path.write_text(text)
+    loaded = SettingsStore(old_profile).load()
+    assert loaded.accounts["alice"] == Account(**{**vars(EXPECTED.accounts["alice"]), "user": "Al"})
+    assert "user" not in tomllib.loads(store.path.read_text())["accounts"]["alice"]
+    assert SettingsStore(old_profile).load() == loaded

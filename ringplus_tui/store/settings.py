@@ -74,6 +74,8 @@ __all__ = [
 StoreSignature = tuple[Signature | None, Signature | None]
 """The signatures of ``config.toml`` and of the state file (``None`` for a missing one)."""
 
+_WRITTEN_BEFORE_STATE_FILE = frozenset({"scope", "has_refresh_token"})
+"""Keys the store wrote in every account table before the state file existed."""
 _LOCK_TIMEOUT = 30.0
 """Seconds to wait for another process's read-modify-write."""
 _MIGRATION_LOCK_TIMEOUT = 5.0
@@ -412,10 +414,10 @@ class SettingsStore:
             expect(table, dict, where, "a table")
             check_keys(table, ACCOUNT_KEYS, where)
             values = load_values(ACCOUNT_FIELDS, table, where)
-            if ACCOUNT_STATE_KEYS & set(table):
-                # Written before the state file existed: that table is the whole truth.
-                legacy = True
-            else:
+            legacy = legacy or bool(ACCOUNT_STATE_KEYS & set(table))
+            if not _WRITTEN_BEFORE_STATE_FILE.issubset(table):
+                # A table written before the state file existed is the whole truth;
+                # otherwise what config.toml says (even by hand) wins over the state.
                 state_where = f"{self.state_path}: accounts.{name}"
                 values = {**state_file.check_state(states.get(name, {}), state_where), **values}
             accounts[name] = make_account(name, values, where)
