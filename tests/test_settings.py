@@ -1,4 +1,4 @@
-"""config.toml: round trip, atomic writes, permissions and clear messages for bad files."""
+"""The settings store: round trip, atomic writes, permissions and clear messages for bad files."""
 
 from __future__ import annotations
 
@@ -137,18 +137,28 @@ def test_an_update_never_loses_a_change_made_since_its_last_write(tmp_path: Path
     rewriting the file in place at the same size) changes it: the first store's next
     update starts from what is on disk, not from what it wrote."""
     ours, theirs = SettingsStore(tmp_path), SettingsStore(tmp_path)
-    ours.update(lambda s: s.with_account(Account(name="alice", app="x", expires_at=1000.0)))
+    ours.update(
+        lambda s: s.with_account(
+            Account(name="alice", app="x", expires_at=1000.0, refresh_margin=1000.0)
+        )
+    )
     theirs.update(lambda s: s.with_account(Account(name="bob", app="x")))
     ours.update(lambda s: s.with_account(Account(name="carol", app="x")))
     assert set(SettingsStore(tmp_path).load().accounts) == {"alice", "bob", "carol"}
 
-    path = tmp_path / "config.toml"
-    text = path.read_text()
-    assert "expires_at = 1000.0" in text
-    time.sleep(0.05)  # file times tick in jiffies; an editor's save comes later than this
-    with path.open("r+") as handle:  # same inode, same size: only the mtime moves
-        handle.write(text.replace("expires_at = 1000.0", "expires_at = 2000.0"))
+    # The setting a person edits lives in config.toml, the expiry in the state file:
+    # an in-place edit of either one is seen.
+    for path, key in (
+        (tmp_path / "config.toml", "refresh_margin"),
+        (ours.state_path, "expires_at"),
+    ):
+        text = path.read_text()
+        assert f"{key} = 1000.0" in text or f'"{key}": 1000.0' in text
+        time.sleep(0.05)  # file times tick in jiffies; an editor's save comes later than this
+        with path.open("r+") as handle:  # same inode, same size: only the mtime moves
+            handle.write(text.replace("1000.0", "2000.0"))
     ours.update(lambda s: s.with_account(Account(name="dave", app="x")))
     after = SettingsStore(tmp_path).load()
     assert after.accounts["alice"].expires_at == 2000.0
+    assert after.accounts["alice"].refresh_margin == 2000.0
     assert set(after.accounts) == {"alice", "bob", "carol", "dave"}

@@ -1,106 +1,86 @@
-"""Settings in ``config.toml``: apps, their provider endpoints, and accounts.
+"""Settings: apps and accounts, kept in two files by :class:`SettingsStore`.
 
-Read with :mod:`tomllib`, written with :mod:`tomli_w` atomically (temporary file in
-the same directory, ``fsync``, ``os.replace``; mode 0600 inside a 0700
-directory). Secrets are never written here: the client secret, access token and
-refresh token live in the secret store (:mod:`ringplus_tui.secrets`).
+``config.toml`` (:mod:`ringplus_tui.store.config`) holds what a person sets and
+keeps their comments; the state file (:mod:`ringplus_tui.store.state`) holds what
+the program learns about tokens. Which field goes where, its type and default are
+declared once in :mod:`ringplus_tui.store.schema`. Secrets are in neither file:
+the client secret, access token and refresh token live in the secret store.
 
-This module knows nothing of HTTP. The file looks like::
-
-    [apps.work]
-    provider = "ringplus"              # a built-in preset, or "custom" with endpoints
-    client_id = "abc123"
-    redirect_uri = "https://example.org/callback"
-    scopes = ["read"]
-
-    [accounts.alice]
-    app = "work"
-    expires_at = 1764400000.0          # UTC epoch seconds
-    obtained_at = 1764313600.0
-    scope = ["read"]
-    token_type = "Bearer"
-    has_refresh_token = true
+This module knows nothing of HTTP.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
-import tomllib
-from collections.abc import Callable, Mapping
+import contextlib
+import errno
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import tomli_w
-
 from ringplus_tui.core.errors import ConfigError
-from ringplus_tui.core.models import (
-    CLIENT_AUTH_METHODS,
-    PROVIDERS,
-    RESERVED_AUTHORIZATION_PARAMS,
-    TOKEN_PLACEMENTS,
-    Account,
-    AppConfig,
-    Provider,
+from ringplus_tui.core.models import Account, AppConfig
+
+from . import config as config_file
+from . import state as state_file
+from .files import (
+    Signature,
+    check_private,
+    file_signature,
+    make_private_dir,
+    write_atomically,
 )
+from .paths import (
+    CONFIG_FILE,
+    ENV_HOME,
+    LOCK_FILE,
+    STATE_FILE,
+    default_config_dir,
+    platform_config_dir,
+    platform_state_dir,
+    state_path,
+)
+from .schema import (
+    ACCOUNT_FIELDS,
+    ACCOUNT_KEYS,
+    ACCOUNT_STATE_KEYS,
+    CONFIG,
+    STATE,
+    check_keys,
+    dump_account,
+    dump_app,
+    expect,
+    forgotten,
+    load_values,
+    make_account,
+    parse_app,
+    settings_part,
+)
+from .state import AccountStates
 
-CONFIG_FILE = "config.toml"
-ENV_HOME = "RINGPLUS_TUI_HOME"
+__all__ = [
+    "CONFIG_FILE",
+    "ENV_HOME",
+    "STATE_FILE",
+    "Settings",
+    "SettingsStore",
+    "StoreSignature",
+    "default_config_dir",
+    "forgotten",
+    "platform_config_dir",
+    "platform_state_dir",
+]
 
-_APP_KEYS = {
-    "provider",
-    "client_id",
-    "redirect_uri",
-    "scopes",
-    "authorization_endpoint",
-    "token_endpoint",
-    "revocation_endpoint",
-    "api_base",
-    "token_endpoint_auth_method",
-    "default_token_lifetime",
-    "issuer",
-    "authorization_response_iss_parameter_supported",
-    "jwks_uri",
-    "token_placement",
-    "authorization_params",
-}
-_ACCOUNT_KEYS = {
-    "app",
-    "expires_at",
-    "obtained_at",
-    "scope",
-    "token_type",
-    "has_refresh_token",
-    "last_refresh_at",
-    "lifetime_assumed",
-    "needs_sign_in",
-    "user",
-    "phone_lines",
-    "auto_refresh",
-    "refresh_margin",
-    "subject",
-    "email",
-}
+StoreSignature = tuple[Signature | None, Signature | None]
+"""The signatures of ``config.toml`` and of the state file (``None`` for a missing one)."""
 
-
-def platform_config_dir() -> Path:
-    """The platform's settings directory for ringplus-tui (not created)."""
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir("ringplus-tui", appauthor=False))
-
-
-def default_config_dir() -> Path:
-    """Return the settings directory: ``$RINGPLUS_TUI_HOME`` or the platform's config dir.
-
-    Returns:
-        The directory path (not created).
-    """
-    env = os.environ.get(ENV_HOME)
-    if env:
-        return Path(env).expanduser()
-    return platform_config_dir()
+_WRITTEN_BEFORE_STATE_FILE = frozenset({"scope", "has_refresh_token"})
+"""Keys the store wrote in every account table before the state file existed."""
+_LOCK_TIMEOUT = 30.0
+"""Seconds to wait for another process's read-modify-write."""
+_MIGRATION_LOCK_TIMEOUT = 5.0
+"""Seconds a read waits to move old token metadata out of ``config.toml``; it tries
+again on the next read when another process holds the lock longer."""
 
 
 @dataclass(frozen=True)
@@ -169,67 +149,82 @@ def _unknown(kind: str, name: str, known: Mapping[str, object]) -> str:
 
 
 class SettingsStore:
-    """Reads and writes ``config.toml`` in one directory.
+    """Reads and writes one profile's settings: ``config.toml`` and its state file.
+
+    ``config.toml`` is written only when something a person sets changes (an app,
+    an account's app or options), and then only the changed keys; a refresh or a
+    sign-in writes the state file alone. The state file is
+    ``<platform state dir>/state.json`` for the default profile and
+    ``<directory>/state.json`` for any other (:func:`~ringplus_tui.store.paths.state_path`).
 
     Args:
         directory: The settings directory; created (mode 0700) on first save.
+        state_file: Where the state file is; by default as described above.
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, state_file: Path | None = None) -> None:
         self.directory = directory
         self.path = directory / CONFIG_FILE
-        self._seen: tuple[tuple[int, int, int], Settings] | None = None
-        """The file's signature and contents as this store last read or wrote them."""
+        """The settings file a person edits."""
+        self.state_path = state_file if state_file is not None else state_path(directory)
+        """The state file the program writes."""
+        self._seen: tuple[StoreSignature, Settings] | None = None
+        """Both files' signatures and their contents as this store last read or wrote them."""
+        self._config_seen: tuple[Signature | None, Settings | None] = (None, None)
+        """``config.toml``'s signature and what it says alone (``None``: it must be
+        parsed again, e.g. it still holds token metadata), as last read or written."""
+        self._states_seen: tuple[Signature | None, AccountStates] | None = None
+        """The state file's signature and its entries, as last read or written."""
+
+    @property
+    def lock_path(self) -> Path:
+        """The lock file that serialises read-modify-write across processes."""
+        return self.directory / LOCK_FILE
+
+    def signature(self) -> StoreSignature | None:
+        """A cheap fingerprint of both files (inode, size, mtime in ns each).
+
+        It changes when either file is written, by this process or another.
+
+        Returns:
+            ``None`` when neither file exists.
+        """
+        both = (file_signature(self.path), file_signature(self.state_path))
+        return None if both == (None, None) else both
 
     def load(self) -> Settings:
-        """Read the settings file; a missing or empty file is empty settings.
+        """Read both files; missing or empty files are empty settings.
+
+        Token metadata still in ``config.toml`` (from versions before the state
+        file) is moved to the state file on the way, under the lock; if that
+        cannot be done now, it is read from ``config.toml`` and moved next time.
 
         Returns:
             The parsed settings.
 
         Raises:
-            ConfigError: The file cannot be read, is not TOML (the message gives
-                line and column), or a value has the wrong type or an unknown key.
+            ConfigError: A file cannot be read, is not TOML or JSON (the message
+                gives line and column), has the wrong format version, a value
+                has the wrong type or an unknown key, or a file or directory
+                could have been changed by another user
+                (:func:`~ringplus_tui.store.files.check_private`).
         """
-        # The signature first: a file replaced while being read then looks changed
-        # next time (and is read again), never the other way round.
-        signature = self.signature()
+        settings, legacy = self._read()
+        if not legacy:
+            return settings
+        import filelock
+
         try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return Settings()
-        except OSError as err:
-            raise ConfigError(
-                f"Cannot read {self.path}: {err.strerror}. Check the file's permissions."
-            ) from err
-        text = raw.decode("utf-8-sig", errors="replace")
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as err:
-            raise ConfigError(
-                f"{self.path} is not valid TOML ({err}). Fix that line, or move the file "
-                "away to start with empty settings."
-            ) from err
-        settings = _parse(data, self.path)
-        if signature is not None:
-            self._seen = (signature, settings)
+            with self._lock(_MIGRATION_LOCK_TIMEOUT):
+                settings, legacy = self._read()
+                if legacy:
+                    self.save(settings)
+        except (ConfigError, filelock.Timeout):
+            pass  # read-only, or busy: the metadata stays readable in config.toml
         return settings
 
-    @property
-    def lock_path(self) -> Path:
-        """The lock file that serialises read-modify-write across processes."""
-        return self.directory / ".config.lock"
-
-    def signature(self) -> tuple[int, int, int] | None:
-        """A cheap fingerprint of the file (inode, size, mtime in ns); ``None`` if missing."""
-        try:
-            st = self.path.stat()
-        except OSError:
-            return None
-        return (st.st_ino, st.st_size, st.st_mtime_ns)
-
     def update(self, change: Callable[[Settings], Settings]) -> Settings:
-        """Read the file, apply ``change``, write it back: all under a cross-process lock.
+        """Read both files, apply ``change``, write back what changed: all under a lock.
 
         Another process's change made meanwhile is never lost, because ``change``
         is applied to what is on disk now, not to an old copy.
@@ -242,22 +237,22 @@ class SettingsStore:
             The settings written.
 
         Raises:
-            ConfigError: The file cannot be read or written, or the lock not
-                taken within 30 s.
+            ConfigError: A file cannot be read or written, is not private, or
+                the lock cannot be taken (read-only directory, symlinked lock
+                file) or not within 30 s.
         """
         import filelock
 
         try:
-            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            make_private_dir(self.directory)
         except OSError as err:
             raise ConfigError(f"Cannot create {self.directory}: {err.strerror}.") from err
-        lock = filelock.FileLock(self.lock_path, timeout=30, thread_local=False)
         try:
-            with lock:
-                # Unchanged since this store last read or wrote it (same inode, size
-                # and mtime): no need to parse it again.
+            with self._lock(_LOCK_TIMEOUT):
+                # Unchanged since this store last read or wrote them (same inodes,
+                # sizes and mtimes): no need to parse them again.
                 seen = self._seen
-                current = seen[1] if seen and seen[0] == self.signature() else self.load()
+                current = seen[1] if seen and seen[0] == self.signature() else self._read()[0]
                 new = change(current)
                 self.save(new)
                 return new
@@ -268,263 +263,190 @@ class SettingsStore:
             ) from err
 
     def save(self, settings: Settings) -> None:
-        """Write the settings atomically: a reader sees the old file or the new one.
+        """Write what changed, each file atomically: a reader sees the old file or the new one.
+
+        The state file is written first (keeping, until ``config.toml`` is
+        written, the entries of accounts that only the old ``config.toml`` still
+        names), so no token metadata is lost if writing ``config.toml`` fails.
 
         Args:
             settings: What to write.
 
         Raises:
-            ConfigError: The directory or file cannot be written; the old file
-                is then unchanged.
+            ConfigError: A file cannot be read or written (``config.toml`` is
+                then unchanged), or the state file has a format this version
+                cannot read (it is not overwritten).
         """
-        text = tomli_w.dumps(_dump(settings))
+        config_sig = file_signature(self.path)
+        state_sig = file_signature(self.state_path)
+        seen_states = self._states_seen
+        if seen_states is not None and seen_states[0] == state_sig and state_sig is not None:
+            old_states = seen_states[1]
+        else:
+            old_states = state_file.read_state(self.state_path)
+        states = {
+            name: entry
+            for name, account in settings.accounts.items()
+            if (entry := dump_account(account, STATE))
+        }
+        kept = {k: v for k, v in old_states.items() if k not in settings.accounts}
+        staged = {**kept, **states}
+        if staged != old_states:
+            state_sig = self._write(self.state_path, state_file.render_state(staged))
+        own = _settings_part(settings)
+        said = self._config_seen
+        if config_sig is not None and said[0] == config_sig and said[1] is not None:
+            text, differs = None, said[1] != own  # known: no need to read it again
+        else:
+            text = config_file.read_text(self.path)
+            differs = text is None or self._config_differs(text, own)
+        if differs:
+            if text is None:
+                text = config_file.read_text(self.path)
+            new_text = config_file.render(
+                text,
+                {
+                    "apps": {name: dump_app(app) for name, app in settings.apps.items()},
+                    "accounts": {
+                        name: dump_account(account, CONFIG)
+                        for name, account in settings.accounts.items()
+                    },
+                },
+                lambda section, name, table: self._means(section, name, table, settings),
+                {"accounts": ACCOUNT_STATE_KEYS},
+            )
+            config_sig = self._write(self.path, new_text.encode("utf-8"))
+        if staged != states:
+            state_sig = self._write(self.state_path, state_file.render_state(states))
+        self._seen = ((config_sig, state_sig), settings)
+        self._config_seen = (config_sig, own)
+        self._states_seen = (state_sig, states)
+
+    # -- inside ---------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _lock(self, timeout: float) -> Iterator[None]:
+        """Hold :attr:`lock_path` (created 0600).
+
+        Raises:
+            filelock.Timeout: Another process held it for ``timeout`` seconds.
+            ConfigError: It cannot be created or is a symbolic link.
+        """
+        import filelock
+
+        check_private(self.lock_path, "The lock file")
+        lock = filelock.FileLock(self.lock_path, timeout=timeout, thread_local=False, mode=0o600)
         try:
-            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".tmp", dir=self.directory)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    handle.write(text)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                    # The renamed file keeps this inode, size and mtime.
-                    st = os.fstat(handle.fileno())
-                os.chmod(tmp, 0o600)
-                os.replace(tmp, self.path)
-                self._seen = ((st.st_ino, st.st_size, st.st_mtime_ns), settings)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            lock.acquire()
+        except filelock.Timeout:
+            raise
+        except OSError as err:
+            raise ConfigError(self._lock_problem(err), title="Settings not writable") from err
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def _lock_problem(self, err: OSError) -> str:
+        path, directory = self.lock_path, self.directory
+        if path.is_symlink() or err.errno == errno.ELOOP:
+            return (
+                f"{path} is a symbolic link, and ringplus-tui does not follow links for its "
+                f"lock file. It holds nothing: remove it (rm '{path}') and try again."
+            )
+        if err.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return (
+                f"Cannot create the lock file {path}: {err.strerror}. Changing settings "
+                f"needs a writable settings directory: make {directory} writable "
+                f"(chmod u+w '{directory}'), or use another one with --config-dir. "
+                "Nothing was changed."
+            )
+        return (
+            f"Cannot use the lock file {path}: {err.strerror}. Remove it if it is not a "
+            "plain file, and try again. Nothing was changed."
+        )
+
+    def _check_private(self) -> None:
+        """Refuse files and directories another user could have changed (see files.py)."""
+        check_private(self.directory, "The settings directory")
+        check_private(self.path, "The settings file")
+        if self.state_path.parent != self.directory:
+            check_private(self.state_path.parent, "The state directory")
+        check_private(self.state_path, "The state file")
+
+    def _write(self, path: Path, data: bytes) -> Signature:
+        try:
+            return write_atomically(path, data)
         except OSError as err:
             raise ConfigError(
-                f"Cannot write {self.path}: {err.strerror}. Nothing was changed; check "
+                f"Cannot write {path}: {err.strerror}. Nothing was changed; check "
                 "the directory's permissions and free space."
             ) from err
 
+    def _read(self) -> tuple[Settings, bool]:
+        """Parse both files; also say whether ``config.toml`` still holds token metadata."""
+        # The signature first: a file replaced while being read then looks changed
+        # next time (and is read again), never the other way round.
+        self._check_private()
+        signature = self.signature()
+        text = config_file.read_text(self.path)
+        data = config_file.parse_text(text, self.path) if text else {}
+        states = state_file.read_state(self.state_path)
+        settings, legacy = self._parse(data, states)
+        if signature is not None:
+            self._seen = (signature, settings)
+            self._config_seen = (signature[0], None if legacy else _settings_part(settings))
+            self._states_seen = (signature[1], states)
+        return settings, legacy
 
-def _expect(value: Any, kinds: type | tuple[type, ...], where: str, what: str) -> Any:
-    if isinstance(value, bool) and bool not in (kinds if isinstance(kinds, tuple) else (kinds,)):
-        raise ConfigError(f"{where} must be {what}, not {value!r}.")
-    if not isinstance(value, kinds):
-        raise ConfigError(f"{where} must be {what}, not {value!r:.40}.")
-    return value
+    def _parse(self, data: Mapping[str, Any], states: AccountStates) -> tuple[Settings, bool]:
+        path = self.path
+        check_keys(data, config_file.SECTIONS, str(path))
+        apps: dict[str, AppConfig] = {}
+        for name, table in expect(data.get("apps", {}), dict, f"{path}: [apps]", "a table").items():
+            where = f"{path}: [apps.{name}]"
+            apps[name] = parse_app(name, expect(table, dict, where, "a table"), where)
+        accounts: dict[str, Account] = {}
+        legacy = False
+        section = expect(data.get("accounts", {}), dict, f"{path}: [accounts]", "a table")
+        for name, table in section.items():
+            where = f"{path}: [accounts.{name}]"
+            expect(table, dict, where, "a table")
+            check_keys(table, ACCOUNT_KEYS, where)
+            values = load_values(ACCOUNT_FIELDS, table, where)
+            legacy = legacy or bool(ACCOUNT_STATE_KEYS & set(table))
+            if not _WRITTEN_BEFORE_STATE_FILE.issubset(table):
+                # A table written before the state file existed is the whole truth;
+                # otherwise what config.toml says (even by hand) wins over the state.
+                state_where = f"{self.state_path}: accounts.{name}"
+                values = {**state_file.check_state(states.get(name, {}), state_where), **values}
+            accounts[name] = make_account(name, values, where)
+        return Settings(apps=apps, accounts=accounts), legacy
 
+    def _config_differs(self, text: str, own: Settings) -> bool:
+        """Whether ``config.toml`` as ``text`` says something other than ``own``
+        (settings with every state field at its default)."""
+        try:
+            data = config_file.parse_text(text, self.path)
+            on_disk, legacy = self._parse(data, {})
+        except ConfigError:
+            return True
+        if legacy:
+            return True
+        return on_disk != own
 
-def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    for key in table:
-        if key not in allowed:
-            import difflib  # only for a key that is not there
-
-            close = difflib.get_close_matches(key, sorted(allowed), n=1)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
-            raise ConfigError(f"{where} has an unknown key '{key}'.{hint}")
-
-
-def _str_list(value: Any, where: str) -> tuple[str, ...]:
-    _expect(value, list, where, "a list of strings")
-    for item in value:
-        _expect(item, str, where, "a list of strings")
-    return tuple(value)
-
-
-def _parse(data: Mapping[str, Any], path: Path) -> Settings:
-    _check_keys(data, {"apps", "accounts"}, str(path))
-    apps: dict[str, AppConfig] = {}
-    for name, table in _expect(data.get("apps", {}), dict, f"{path}: [apps]", "a table").items():
-        where = f"{path}: [apps.{name}]"
-        _expect(table, dict, where, "a table")
-        _check_keys(table, _APP_KEYS, where)
-        apps[name] = _parse_app(name, table, where)
-    accounts: dict[str, Account] = {}
-    for name, table in _expect(
-        data.get("accounts", {}), dict, f"{path}: [accounts]", "a table"
-    ).items():
-        where = f"{path}: [accounts.{name}]"
-        _expect(table, dict, where, "a table")
-        _check_keys(table, _ACCOUNT_KEYS, where)
-        accounts[name] = _parse_account(name, table, where)
-    return Settings(apps=apps, accounts=accounts)
-
-
-def _parse_app(name: str, table: Mapping[str, Any], where: str) -> AppConfig:
-    preset_name = _expect(table.get("provider", "custom"), str, f"{where} provider", "a string")
-    if preset_name != "custom" and preset_name not in PROVIDERS:
-        choices = ", ".join(['"custom"', *(f'"{p}"' for p in PROVIDERS)])
-        raise ConfigError(f"{where} provider must be one of {choices}, not '{preset_name}'.")
-    base = PROVIDERS.get(preset_name)
-
-    def text(key: str, default: str | None) -> str | None:
-        value = table.get(key, default)
-        return None if value is None else _expect(value, str, f"{where} {key}", "a string")
-
-    authorization_endpoint = text(
-        "authorization_endpoint", base.authorization_endpoint if base else None
-    )
-    token_endpoint = text("token_endpoint", base.token_endpoint if base else None)
-    if authorization_endpoint is None or token_endpoint is None:
-        raise ConfigError(
-            f'{where} needs authorization_endpoint and token_endpoint, or provider = "ringplus".'
-        )
-    method = text(
-        "token_endpoint_auth_method",
-        base.token_endpoint_auth_method if base else "client_secret_basic",
-    )
-    if method not in CLIENT_AUTH_METHODS:
-        raise ConfigError(
-            f"{where} token_endpoint_auth_method must be one of "
-            f"{', '.join(CLIENT_AUTH_METHODS)}, not '{method}'."
-        )
-    lifetime = table.get("default_token_lifetime", base.default_token_lifetime if base else 86400.0)
-    _expect(lifetime, (int, float), f"{where} default_token_lifetime", "a number of seconds")
-    placement = text("token_placement", base.token_placement if base else "header")
-    if placement not in TOKEN_PLACEMENTS:
-        raise ConfigError(
-            f"{where} token_placement must be one of {', '.join(TOKEN_PLACEMENTS)}, "
-            f"not '{placement}'."
-        )
-    iss_flag = table.get("authorization_response_iss_parameter_supported", False)
-    _expect(
-        iss_flag,
-        bool,
-        f"{where} authorization_response_iss_parameter_supported",
-        "true or false",
-    )
-    provider = Provider(
-        name=preset_name,
-        authorization_endpoint=authorization_endpoint,
-        token_endpoint=token_endpoint,
-        revocation_endpoint=text("revocation_endpoint", base.revocation_endpoint if base else None),
-        api_base=text("api_base", base.api_base if base else None),
-        token_endpoint_auth_method=method,
-        default_token_lifetime=float(lifetime),
-        issuer=text("issuer", base.issuer if base else None),
-        authorization_response_iss_parameter_supported=iss_flag,
-        jwks_uri=text("jwks_uri", base.jwks_uri if base else None),
-        token_placement=str(placement),
-    )
-    client_id = text("client_id", None)
-    redirect_uri = text("redirect_uri", None)
-    if not client_id or not redirect_uri:
-        raise ConfigError(f"{where} needs client_id and redirect_uri.")
-    scopes = _str_list(table.get("scopes", []), f"{where} scopes")
-    params_where = f"{where} authorization_params"
-    params = _expect(table.get("authorization_params", {}), dict, params_where, "a table")
-    for key, value in params.items():
-        _expect(value, str, f"{params_where}.{key}", "a string")
-        if key in RESERVED_AUTHORIZATION_PARAMS:
-            raise ConfigError(f"{params_where} must not set '{key}': the sign-in sets it itself.")
-    return AppConfig(
-        name=name,
-        client_id=client_id,
-        redirect_uri=redirect_uri,
-        scopes=scopes,
-        provider=provider,
-        authorization_params=tuple(params.items()),
-    )
+    def _means(self, section: str, name: str, table: dict[str, Any], settings: Settings) -> bool:
+        """Whether a ``config.toml`` table already says what ``settings`` holds for ``name``."""
+        where = f"{self.path}: [{section}.{name}]"
+        try:
+            if section == "apps":
+                return parse_app(name, table, where) == settings.apps[name]
+            check_keys(table, ACCOUNT_KEYS, where)
+            found = make_account(name, load_values(ACCOUNT_FIELDS, table, where), where)
+        except ConfigError:
+            return False
+        return settings_part(found) == settings_part(settings.accounts[name])
 
 
-def _parse_account(name: str, table: Mapping[str, Any], where: str) -> Account:
-    app = _expect(table.get("app"), str, f"{where} app", "the name of an app")
-
-    def number(key: str) -> float | None:
-        value = table.get(key)
-        if value is None:
-            return None
-        return float(_expect(value, (int, float), f"{where} {key}", "UTC epoch seconds"))
-
-    def flag(key: str) -> bool:
-        return bool(_expect(table.get(key, False), bool, f"{where} {key}", "true or false"))
-
-    token_type = table.get("token_type")
-    if token_type is not None:
-        _expect(token_type, str, f"{where} token_type", "a string")
-    return Account(
-        name=name,
-        app=app,
-        expires_at=number("expires_at"),
-        obtained_at=number("obtained_at"),
-        scope=_str_list(table.get("scope", []), f"{where} scope"),
-        token_type=token_type,
-        has_refresh_token=flag("has_refresh_token"),
-        last_refresh_at=number("last_refresh_at"),
-        lifetime_assumed=flag("lifetime_assumed"),
-        needs_sign_in=flag("needs_sign_in"),
-        user=_optional_str(table, "user", where),
-        phone_lines=_optional_int(table, "phone_lines", where),
-        subject=_optional_str(table, "subject", where),
-        email=_optional_str(table, "email", where),
-        auto_refresh=bool(
-            _expect(table.get("auto_refresh", True), bool, f"{where} auto_refresh", "true or false")
-        ),
-        refresh_margin=number("refresh_margin"),
-    )
-
-
-def _optional_str(table: Mapping[str, Any], key: str, where: str) -> str | None:
-    value = table.get(key)
-    return None if value is None else str(_expect(value, str, f"{where} {key}", "a string"))
-
-
-def _optional_int(table: Mapping[str, Any], key: str, where: str) -> int | None:
-    value = table.get(key)
-    return None if value is None else int(_expect(value, int, f"{where} {key}", "a whole number"))
-
-
-def _dump(settings: Settings) -> dict[str, Any]:
-    apps: dict[str, Any] = {}
-    for name, app in settings.apps.items():
-        table: dict[str, Any] = {}
-        preset = PROVIDERS.get(app.provider.name)
-        if preset is not None and preset == app.provider:
-            table["provider"] = preset.name
-        else:
-            p = app.provider
-            table["provider"] = "custom"
-            table["authorization_endpoint"] = p.authorization_endpoint
-            table["token_endpoint"] = p.token_endpoint
-            if p.revocation_endpoint:
-                table["revocation_endpoint"] = p.revocation_endpoint
-            if p.api_base:
-                table["api_base"] = p.api_base
-            table["token_endpoint_auth_method"] = p.token_endpoint_auth_method
-            table["default_token_lifetime"] = p.default_token_lifetime
-            if p.issuer:
-                table["issuer"] = p.issuer
-            if p.authorization_response_iss_parameter_supported:
-                table["authorization_response_iss_parameter_supported"] = True
-            if p.jwks_uri:
-                table["jwks_uri"] = p.jwks_uri
-            if p.token_placement != "header":
-                table["token_placement"] = p.token_placement
-        table["client_id"] = app.client_id
-        table["redirect_uri"] = app.redirect_uri
-        table["scopes"] = list(app.scopes)
-        if app.authorization_params:
-            table["authorization_params"] = dict(app.authorization_params)
-        apps[str(name)] = table
-    accounts: dict[str, Any] = {}
-    for name, account in settings.accounts.items():
-        row: dict[str, Any] = {"app": account.app}
-        keys = (
-            "expires_at",
-            "obtained_at",
-            "token_type",
-            "last_refresh_at",
-            "user",
-            "phone_lines",
-            "refresh_margin",
-            "subject",
-            "email",
-        )
-        for key in keys:
-            value = getattr(account, key)
-            if value is not None:  # TOML has no null: leave the key out.
-                row[key] = value
-        row["scope"] = list(account.scope)
-        row["has_refresh_token"] = account.has_refresh_token
-        for key in ("lifetime_assumed", "needs_sign_in"):
-            if getattr(account, key):
-                row[key] = True
-        if not account.auto_refresh:
-            row["auto_refresh"] = False
-        accounts[str(name)] = row
-    return {"apps": apps, "accounts": accounts}
+def _settings_part(settings: Settings) -> Settings:
+    return replace(settings, accounts={k: settings_part(v) for k, v in settings.accounts.items()})
