@@ -1,4 +1,8 @@
-"""Apps and accounts: add, rename, remove, and the settings of each account. No Textual."""
+"""Apps and accounts: add, rename, remove, and the settings of each account. No Textual.
+
+An account's secret-store entries change only under its lock, so a rename or a
+remove waits for another process's refresh of it and never leaves a token behind.
+"""
 
 from __future__ import annotations
 
@@ -195,13 +199,18 @@ class Catalog:
     async def remove_account(self, account: Account) -> None:
         """Remove ``account`` and its tokens from this machine (no revocation).
 
+        Holds the account's lock, so a refresh running in another process ends
+        first and the tokens it stores are removed too.
+
         Raises:
             ConfigError: The settings cannot be written.
             SecretStoreError: The keyring failed.
+            RingPlusError: Another process held the account's lock too long.
         """
         name = account.name
-        await self.records.update(lambda settings: settings.without_account(name))
-        await self.records.delete_tokens(name, keys=TOKEN_KEYS)
+        async with self.records.lock(name):
+            await self.records.update(lambda settings: settings.without_account(name))
+            await self.records.delete_tokens(name, keys=TOKEN_KEYS)
 
     async def set_auto_refresh(
         self, account: Account, enabled: bool, margin: float | None = None

@@ -3,7 +3,9 @@
 :class:`Records` is the one place that changes ``config.toml`` (through
 :class:`~ringplus_tui.store.settings.SettingsStore`'s read-modify-write) and the
 one place that stores a token. Inside :meth:`Records.batch` account changes are
-kept in memory and written once when the batch ends. No Textual, no HTTP.
+kept in memory and written once when the batch ends; what a refresh learnt is
+also noted beside the account's lock file, so another process that takes the
+lock next sees it before the batch is written. No Textual, no HTTP.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
+import os
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -35,6 +39,18 @@ AccountChange = Callable[[Account], Account]
 
 TOKEN_KEYS = (access_token_key, refresh_token_key, pending_key)
 """Every secret-store entry an account owns."""
+
+_NOTED_FIELDS = (
+    "expires_at",
+    "obtained_at",
+    "scope",
+    "token_type",
+    "has_refresh_token",
+    "last_refresh_at",
+    "lifetime_assumed",
+    "needs_sign_in",
+)
+"""The token metadata noted beside an account's lock file (never a secret)."""
 
 
 class Records:
@@ -88,7 +104,8 @@ class Records:
         return settings
 
     async def reload(self) -> bool:
-        """Re-read ``config.toml`` if another process changed it (not inside a batch).
+        """Re-read ``config.toml`` if another process changed it; a running batch's
+        changes are applied again on top.
 
         Returns:
             True when the settings changed.
@@ -98,9 +115,9 @@ class Records:
                 are kept and the file is not overwritten.
         """
         signature = self.store.signature()
-        if signature == self._signature or self._batch is not None:
+        if signature == self._signature:
             return False
-        settings = await asyncio.to_thread(self.store.load)
+        settings = self._with_batch(await asyncio.to_thread(self.store.load))
         self._signature = signature
         changed = settings != self._settings
         self._settings = settings
@@ -236,7 +253,9 @@ class Records:
                 needs_sign_in=False,
             )
 
-        return await self.update_account(name, change)
+        stored = await self.update_account(name, change)
+        self._note(stored)
+        return stored
 
     async def delete_tokens(self, name: str, *, keys: tuple[Callable[[str], str], ...]) -> None:
         """Delete the secret-store entries ``keys`` of the account ``name``.
@@ -246,6 +265,8 @@ class Records:
         """
         for key in keys:
             await self.vault.delete(key(name))
+        with contextlib.suppress(OSError):
+            self._note_path(name).unlink(missing_ok=True)
 
     # -- the per-account lock ----------------------------------------------
 
@@ -261,3 +282,38 @@ class Records:
             RingPlusError: Another process held it too long (``Account busy``).
         """
         return account_lock(self.lock_path(name), name)
+
+    def _note_path(self, name: str) -> Path:
+        return self.lock_path(name).with_suffix(".last")
+
+    def _note(self, account: Account) -> None:
+        """Note ``account``'s token metadata beside its lock file, for the next holder."""
+        data = {field: getattr(account, field) for field in _NOTED_FIELDS}
+        data["name"] = account.name
+        with contextlib.suppress(OSError, ValueError):
+            fd = os.open(
+                self._note_path(account.name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600
+            )
+            with os.fdopen(fd, "w", encoding="utf-8") as file:
+                json.dump(data, file)
+
+    async def catch_up(self, account: Account) -> Account:
+        """Apply a newer token noted by the lock's last holder (another process whose
+        batch is not written yet). Call it holding the account's lock, after
+        :meth:`reload`.
+
+        Returns:
+            ``account``, or the account with the newer token's metadata.
+        """
+        if account.obtained_at is None:
+            return account
+        try:
+            data = json.loads(self._note_path(account.name).read_text(encoding="utf-8"))
+            noted = {field: data[field] for field in _NOTED_FIELDS}
+            noted["scope"] = tuple(str(s) for s in noted["scope"])
+            obtained = float(noted["obtained_at"])
+        except (OSError, ValueError, TypeError, KeyError):
+            return account
+        if data.get("name") != account.name or not obtained > account.obtained_at:
+            return account
+        return await self.update_account(account.name, lambda a: replace(a, **noted))

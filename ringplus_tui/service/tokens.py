@@ -1,9 +1,9 @@
 """Refresh (RFC 6749 §6), tokens for scripts, forget and revoke (RFC 7009). No Textual.
 
-A refresh runs one at a time per account in this process (single flight), under
-the account's lock file across processes, and inside the lock the settings are
-read again, so a token another process just refreshed is used instead of
-refreshing twice.
+Every refresh, batched or not, runs the same path: one at a time per account in
+this process (single flight), under the account's lock file across processes,
+and inside the lock the settings and the last holder's note are read again, so a
+token another process just refreshed is used instead of refreshing twice.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ class Tokens:
         async with self.records.lock(name):
             with contextlib.suppress(ConfigError):
                 await self.records.reload()
-            record = self.records.account(name)
+            record = await self.records.catch_up(self.records.account(name))
             if force and record.obtained_at != seen.obtained_at:
                 return record  # another process refreshed it while we waited
             if not record.signed_in:
