@@ -24,6 +24,35 @@ def _token_audience(app: AppConfig) -> tuple[object, ...]:
     return (app.client_id, p.issuer, p.token_endpoint, p.revocation_endpoint, p.api_base)
 
 
+def refresh_token_warning(app: AppConfig, account: Account) -> str | None:
+    """A warning for an account that signed in without getting a refresh token.
+
+    Without one, the account must sign in again when the access token expires
+    (RFC 6749 §4.1.4: the refresh token is optional). Many providers issue one only
+    for the ``offline_access`` scope (OpenID Connect Core §11) or with
+    ``prompt=consent`` (Google also wants ``access_type=offline``).
+
+    Returns:
+        The warning, or ``None`` when there is a refresh token or no token at all.
+    """
+    if account.has_refresh_token or not account.signed_in:
+        return None
+    fixes = []
+    if "offline_access" not in app.scopes:
+        fixes.append("the offline_access scope")
+    if ("prompt", "consent") not in app.authorization_params:
+        fixes.append("the extra parameter prompt=consent (Google: also access_type=offline)")
+    advice = (
+        f" Most providers send one when asked: add {' or '.join(fixes)} to the app '{app.name}'."
+        if fixes
+        else ""
+    )
+    return (
+        f"'{account.name}' is signed in, but the provider sent no refresh token, so it "
+        f"cannot be refreshed: sign in again when the access token expires.{advice}"
+    )
+
+
 class Catalog:
     """Adds, renames and removes apps and accounts.
 

@@ -33,12 +33,12 @@ from ringplus_tui.store.secret_store import (
 )
 from ringplus_tui.store.settings import Settings, SettingsStore
 
-from .catalog import Catalog
+from .catalog import Catalog, refresh_token_warning
 from .clients import CONNECT_TIMEOUT, DEFAULT_TIMEOUT, Clients
 from .hints import PLAIN_HINTS, Hints
 from .profile import ProfileApi
 from .records import Clock, Records
-from .sign_in import SignIn, refresh_token_warning
+from .sign_in import SignIn
 from .tokens import REFRESH_ALL_LIMIT, OnDone, Tokens
 
 if TYPE_CHECKING:
@@ -249,27 +249,13 @@ class OAuthService:
         return await self.sign_in.start(record, self.records.app_of(record))
 
     async def complete_authorization(self, pasted: str, account: str | None = None) -> Account:
-        """Finish a sign-in from the pasted redirected URL (RFC 6749 §4.1.2-4.1.4).
-
-        The URL is checked before any request: an ``error=`` response, a
-        ``state`` that matches no pending authorization (or an expired one), a
-        URL that is not the registered ``redirect_uri``, and a missing ``code``
-        are refused without contacting the token endpoint. The URL is routed to
-        the account whose pending ``state`` it carries.
-
-        Args:
-            pasted: What the person pasted (cleaned here).
-            account: Where to look for a pending authorization started by
-                another process; ``None`` looks at every account.
-
-        Returns:
-            The signed-in account with its new token metadata.
+        """Finish a sign-in from the pasted redirected URL (RFC 6749 §4.1.2-4.1.4); see
+        :meth:`SignIn.complete`.
 
         Raises:
-            AuthorizationResponseError: The URL cannot be used (see above).
+            AuthorizationResponseError: The URL cannot be used.
             TokenEndpointError: The provider refused the code.
-            NetworkError: Temporary failure; the pending sign-in is kept, so
-                the same URL can be submitted again.
+            NetworkError: Temporary failure; the same URL can be submitted again.
             SecretStoreError: The token could not be stored.
         """
         return await self.sign_in.complete(pasted, account)
@@ -336,43 +322,28 @@ class OAuthService:
     # -- tokens (see Tokens) ---------------------------------------------------
 
     async def refresh(self, account: str, *, force: bool = True) -> Account:
-        """Refresh ``account``'s access token (RFC 6749 §6).
-
-        One refresh per account at a time: in this process a second call waits
-        for the first one's result; across processes a lock file is held, and
-        inside it the stored token is read again, so a token another process
-        just refreshed is used instead of refreshing twice. A response without
-        a refresh token keeps the old one. A failure never deletes or
-        overwrites a stored token.
+        """Refresh ``account``'s access token (RFC 6749 §6), one at a time per account
+        across processes; see :meth:`Tokens.refresh`.
 
         Args:
             account: The account's name.
-            force: Refresh even when the token is still fresh (the person asked);
-                with ``False`` only when it is due (expired or inside its margin).
-
-        Returns:
-            The account with its current token metadata.
+            force: Refresh even when the token is still fresh; with ``False`` only
+                when it is due.
 
         Raises:
             ConfigError: Unknown account or app, or no client secret.
-            NeedsSignInError: Not signed in, no refresh token, or the provider
-                rejected it (``invalid_grant``); the account is marked ``needs-sign-in``.
-            TokenEndpointError: Another refusal (e.g. ``invalid_client``).
-            NetworkError: Temporary failure; nothing changed.
+            NeedsSignInError: Not signed in, or the refresh token is gone or rejected.
+            TokenEndpointError: Another refusal. NetworkError: temporary failure.
             SecretStoreError: The keyring failed.
         """
         return await self.tokens.refresh(self.records.account(account), force=force)
 
     async def valid_access_token(self, name: str) -> str:
-        """Return an access token for ``name`` that is not inside its refresh margin,
-        refreshing first when needed (for scripts).
-
-        Never returns a token that has expired or that belongs to an account
-        whose refresh token the provider rejected.
+        """An access token of ``name`` outside its refresh margin, refreshed first when
+        needed (for scripts); see :meth:`Tokens.valid_access_token`.
 
         Raises:
-            NeedsSignInError: Not signed in, the refresh token was rejected, or the
-                token expired and cannot be refreshed.
+            NeedsSignInError: Not signed in, rejected, or expired and not refreshable.
             The other errors of :meth:`refresh`.
         """
         return await self.tokens.valid_access_token(name)
@@ -384,17 +355,8 @@ class OAuthService:
         limit: int = REFRESH_ALL_LIMIT,
         on_done: OnDone | None = None,
     ) -> dict[str, Account | RingPlusError]:
-        """Refresh several accounts at once, at most ``limit`` at a time.
-
-        Tokens go to the secret store as each refresh finishes (a rotated refresh
-        token at once); the settings file is written once, at the end, so a
-        thousand accounts cost one write, not a thousand. Each refresh re-reads
-        the account under its lock, as :meth:`refresh` does.
-
-        Args:
-            names: The accounts.
-            limit: How many refreshes run concurrently (default 8).
-            on_done: Called after each account with its account or its error.
+        """Refresh several accounts, at most ``limit`` at a time, writing the settings
+        once at the end; see :meth:`Tokens.refresh_all`.
 
         Returns:
             Each account's new record, or the error it met.
@@ -411,16 +373,13 @@ class OAuthService:
         return await self.tokens.forget(self.records.account(name))
 
     async def revoke(self, name: str) -> Account:
-        """Revoke ``name``'s tokens at the provider (RFC 7009), then forget them here.
-
-        The refresh token is revoked first (which, per RFC 7009 §2.1, may also
-        end its access tokens), then the access token. Without a revocation
-        endpoint this is the same as :meth:`forget`.
+        """Revoke ``name``'s tokens at the provider (RFC 7009), then forget them here;
+        see :meth:`Tokens.revoke`.
 
         Raises:
             ConfigError: Unknown account or app.
-            NetworkError: The provider could not be reached; nothing was removed.
-            TokenEndpointError: The provider refused; nothing was removed.
+            NetworkError, TokenEndpointError: The provider was not reached or refused;
+                nothing was removed.
             SecretStoreError: The keyring failed.
         """
         return await self.tokens.revoke(self.records.account(name))

@@ -32,35 +32,6 @@ if TYPE_CHECKING:
     from ringplus_tui.oauth.oidc import Identity
 
 
-def refresh_token_warning(app: AppConfig, account: Account) -> str | None:
-    """A warning for an account that signed in without getting a refresh token.
-
-    Without one, the account must sign in again when the access token expires
-    (RFC 6749 §4.1.4: the refresh token is optional). Many providers issue one only
-    for the ``offline_access`` scope (OpenID Connect Core §11) or with
-    ``prompt=consent`` (Google also wants ``access_type=offline``).
-
-    Returns:
-        The warning, or ``None`` when there is a refresh token or no token at all.
-    """
-    if account.has_refresh_token or not account.signed_in:
-        return None
-    fixes = []
-    if "offline_access" not in app.scopes:
-        fixes.append("the offline_access scope")
-    if ("prompt", "consent") not in app.authorization_params:
-        fixes.append("the extra parameter prompt=consent (Google: also access_type=offline)")
-    advice = (
-        f" Most providers send one when asked: add {' or '.join(fixes)} to the app '{app.name}'."
-        if fixes
-        else ""
-    )
-    return (
-        f"'{account.name}' is signed in, but the provider sent no refresh token, so it "
-        f"cannot be refreshed: sign in again when the access token expires.{advice}"
-    )
-
-
 class SignIn:
     """Pending authorizations and the flows that finish them.
 
@@ -166,7 +137,26 @@ class SignIn:
     async def complete(self, pasted: str, account: str | None = None) -> Account:
         """Finish a sign-in from the pasted redirected URL (RFC 6749 §4.1.2-4.1.4).
 
-        See :meth:`~ringplus_tui.service.facade.OAuthService.complete_authorization`.
+        The URL is checked before any request: an ``error=`` response, a
+        ``state`` that matches no pending authorization (or an expired one), a
+        URL that is not the registered ``redirect_uri``, and a missing ``code``
+        are refused without contacting the token endpoint. The URL is routed to
+        the account whose pending ``state`` it carries.
+
+        Args:
+            pasted: What the person pasted (cleaned here).
+            account: Where to look for a pending authorization started by
+                another process; ``None`` looks at every account.
+
+        Returns:
+            The signed-in account with its new token metadata.
+
+        Raises:
+            AuthorizationResponseError: The URL cannot be used (see above).
+            TokenEndpointError: The provider refused the code.
+            NetworkError: Temporary failure; the pending sign-in is kept, so
+                the same URL can be submitted again.
+            SecretStoreError: The token could not be stored.
         """
         from ringplus_tui.oauth.redirect import (  # loaded at the first sign-in, not at start-up
             check_issuer_parameter,

@@ -59,9 +59,30 @@ class Tokens:
         return NeedsSignInError(f"'{name}' is not signed in. {self.hints.sign_in(name)}")
 
     async def refresh(self, account: Account, *, force: bool = True) -> Account:
-        """Refresh ``account``'s access token (RFC 6749 §6); one at a time per account.
+        """Refresh ``account``'s access token (RFC 6749 §6).
 
-        See :meth:`~ringplus_tui.service.facade.OAuthService.refresh`.
+        One refresh per account at a time: in this process a second call waits
+        for the first one's result; across processes a lock file is held, and
+        inside it the settings and the lock's last note are read again, so a token
+        another process just refreshed is used instead of refreshing twice. A response without
+        a refresh token keeps the old one. A failure never deletes or
+        overwrites a stored token.
+
+        Args:
+            account: The account's record (as the caller last saw it).
+            force: Refresh even when the token is still fresh (the person asked);
+                with ``False`` only when it is due (expired or inside its margin).
+
+        Returns:
+            The account with its current token metadata.
+
+        Raises:
+            ConfigError: Unknown account or app, or no client secret.
+            NeedsSignInError: Not signed in, no refresh token, or the provider
+                rejected it (``invalid_grant``); the account is marked ``needs-sign-in``.
+            TokenEndpointError: Another refusal (e.g. ``invalid_client``).
+            NetworkError: Temporary failure; nothing changed.
+            SecretStoreError: The keyring failed.
         """
         name = account.name
         running = self._refreshing.get(name)
@@ -139,8 +160,16 @@ class Tokens:
             ) from error.__cause__
 
     async def valid_access_token(self, name: str) -> str:
-        """An access token of ``name`` outside its refresh margin, refreshing first when
-        needed. See :meth:`~ringplus_tui.service.facade.OAuthService.valid_access_token`.
+        """Return an access token for ``name`` that is not inside its refresh margin,
+        refreshing first when needed (for scripts).
+
+        Never returns a token that has expired or that belongs to an account
+        whose refresh token the provider rejected.
+
+        Raises:
+            NeedsSignInError: Not signed in, the refresh token was rejected, or the
+                token expired and cannot be refreshed.
+            The other errors of :meth:`refresh`.
         """
         with contextlib.suppress(ConfigError):
             await self.records.reload()
@@ -173,9 +202,20 @@ class Tokens:
         limit: int = REFRESH_ALL_LIMIT,
         on_done: OnDone | None = None,
     ) -> dict[str, Account | RingPlusError]:
-        """Refresh several accounts at once, at most ``limit`` at a time, in one batch.
+        """Refresh several accounts at once, at most ``limit`` at a time.
 
-        See :meth:`~ringplus_tui.service.facade.OAuthService.refresh_all`.
+        Tokens go to the secret store as each refresh finishes (a rotated refresh
+        token at once); the settings file is written once, at the end, so a
+        thousand accounts cost one write, not a thousand. Each refresh re-reads
+        the account under its lock, as :meth:`refresh` does.
+
+        Args:
+            names: The accounts.
+            limit: How many refreshes run concurrently (default 8).
+            on_done: Called after each account with its account or its error.
+
+        Returns:
+            Each account's new record, or the error it met.
         """
         gate = asyncio.Semaphore(max(1, limit))
         results: dict[str, Account | RingPlusError] = {}
@@ -221,9 +261,17 @@ class Tokens:
             return await self.records.update_account(account.name, change)
 
     async def revoke(self, account: Account) -> Account:
-        """Revoke ``account``'s tokens at the provider (RFC 7009), then forget them here.
+        """Revoke ``name``'s tokens at the provider (RFC 7009), then forget them here.
 
-        See :meth:`~ringplus_tui.service.facade.OAuthService.revoke`.
+        The refresh token is revoked first (which, per RFC 7009 §2.1, may also
+        end its access tokens), then the access token. Without a revocation
+        endpoint this is the same as :meth:`forget`.
+
+        Raises:
+            ConfigError: Unknown account or app.
+            NetworkError: The provider could not be reached; nothing was removed.
+            TokenEndpointError: The provider refused; nothing was removed.
+            SecretStoreError: The keyring failed.
         """
         app = self.records.app_of(account)
         endpoint = app.provider.revocation_endpoint
