@@ -248,7 +248,7 @@ async def test_eight_refresh_commands_at_once_send_one_request(
     cli: Cli, rotating_sandbox: Sandbox, config_dir: Path, keyring_store
 ) -> None:
     await _sign_in_accounts(config_dir, keyring_store, rotating_sandbox, ["alice"])
-    rotating_sandbox.state.latency = 2.0  # every process starts while the first one waits
+    rotating_sandbox.state.latency = 5.0  # every process starts while the first one waits
 
     runs = [cli.start("refresh", "alice") for _ in range(8)]
     outputs = [await asyncio.to_thread(run.communicate, timeout=90) for run in runs]
