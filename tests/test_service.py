@@ -288,22 +288,32 @@ async def test_error_json_with_status_200_is_a_refusal(
         await service.aclose()
 
 
+class CountingSettingsStore(SettingsStore):
+    """A settings store that remembers every save."""
+
+    def __init__(self, directory) -> None:
+        super().__init__(directory)
+        self.saves: list[object] = []
+
+    def save(self, settings) -> None:
+        self.saves.append(settings)
+        super().save(settings)
+
+
 async def test_refresh_all_writes_the_settings_once(
-    service: OAuthService, sandbox: Sandbox, config_dir
+    keyring_store, sandbox: Sandbox, config_dir
 ) -> None:
-    for name in ("a", "b", "c"):
-        await sign_in(service, sandbox, name)
-    before = {n: service.settings.accounts[n].obtained_at for n in ("a", "b", "c")}
-    saves = []
-    original = service._store.save
-
-    def counting_save(settings):
-        saves.append(settings)
-        original(settings)
-
-    service._store.save = counting_save  # type: ignore[method-assign]
-    results = await service.refresh_all(["a", "b", "c"])
+    store = CountingSettingsStore(config_dir)
+    service = OAuthService(store, keyring_store)
+    try:
+        for name in ("a", "b", "c"):
+            await sign_in(service, sandbox, name)
+        before = {n: service.settings.accounts[n].obtained_at for n in ("a", "b", "c")}
+        store.saves.clear()
+        results = await service.refresh_all(["a", "b", "c"])
+    finally:
+        await service.aclose()
     assert all(not isinstance(r, Exception) for r in results.values())
-    assert len(saves) == 1
+    assert len(store.saves) == 1
     on_disk = SettingsStore(config_dir).load().accounts
     assert all(on_disk[n].obtained_at != before[n] for n in ("a", "b", "c"))

@@ -22,6 +22,7 @@ from ringplus_tui.core.models import Account, PendingAuthorization, Provider
 from ringplus_tui.core.status import TokenStatus, format_countdown, token_status
 from ringplus_tui.core.validation import AppInput, build_app
 from ringplus_tui.service.facade import OAuthService, refresh_token_warning
+from ringplus_tui.service.hints import Hints
 
 Command = Callable[[OAuthService, argparse.Namespace], Awaitable[int]]
 
@@ -458,6 +459,25 @@ def fast_token(config_dir: Path, account: str) -> str | None:
         return None
 
 
+class CliHints(Hints):
+    """Service messages name the command (and the app's key) that fixes a problem."""
+
+    def sign_in(self, account: str) -> str:
+        """How to sign ``account`` in again."""
+        return f"To sign in: 's' in the app, or 'ringplus-tui authorize {account}'."
+
+    def enter_secret(self, app: str) -> str:
+        """How to give the app its client secret again."""
+        return (
+            "Enter it again on the app's credentials screen (A, then e) or with "
+            "'ringplus-tui app add'."
+        )
+
+    def fix_app(self, app: str) -> str:
+        """How to change the app's settings."""
+        return "Fix it on the app credentials screen or with 'ringplus-tui app add'."
+
+
 def run(config_dir: Path, args: argparse.Namespace) -> int:
     """Run one script command over a fresh service; return its exit status."""
     if args.command == "token":
@@ -474,7 +494,9 @@ def run(config_dir: Path, args: argparse.Namespace) -> int:
     command = COMMANDS[(args.command, action)]
 
     async def main() -> int:
-        service = make_service(config_dir, KeyringSecretStore(keyring_service(config_dir)))
+        service = make_service(
+            config_dir, KeyringSecretStore(keyring_service(config_dir)), hints=CliHints()
+        )
         try:
             return await command(service, args)
         finally:

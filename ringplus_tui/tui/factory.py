@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ringplus_tui.service.facade import Clock
 from ringplus_tui.service.factory import make_service
+from ringplus_tui.service.hints import Hints
 from ringplus_tui.store.secret_store import SecretStore
 
 if TYPE_CHECKING:
@@ -16,6 +17,25 @@ if TYPE_CHECKING:
     from ringplus_tui.core.prefill import CredentialsPrefill
 
     from .app import RingPlusApp
+
+
+class TuiHints(Hints):
+    """Service messages name the app's keys and the matching command."""
+
+    def sign_in(self, account: str) -> str:
+        """How to sign ``account`` in again."""
+        return f"To sign in: 's' in the app, or 'ringplus-tui authorize {account}'."
+
+    def enter_secret(self, app: str) -> str:
+        """How to give the app its client secret again."""
+        return (
+            "Enter it again on the app's credentials screen (A, then e) or with "
+            "'ringplus-tui app add'."
+        )
+
+    def fix_app(self, app: str) -> str:
+        """How to change the app's settings."""
+        return "Fix it on the app credentials screen or with 'ringplus-tui app add'."
 
 
 def make_app(
@@ -44,7 +64,9 @@ def make_app(
 
     from .app import RingPlusApp
 
-    service = make_service(config_dir, secret_store, transport=transport, clock=clock)
+    service = make_service(
+        config_dir, secret_store, transport=transport, clock=clock, hints=TuiHints()
+    )
     return RingPlusApp(
         service, clock=clock, prefill=prefill or EMPTY_PREFILL, sign_in_hint=sign_in_hint
     )
