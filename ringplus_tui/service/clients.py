@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # HTTP libraries load on first use, so start-up and 'token' s
     from authlib.integrations.httpx_client import AsyncOAuth2Client
 
     from ringplus_tui.oauth.discovery import Discovery
-    from ringplus_tui.oauth.http import SharedTransport
+    from ringplus_tui.oauth.http import Operation, SharedTransport
 
 DEFAULT_TIMEOUT = 30.0
 """Seconds an HTTP request may take (connecting: at most :data:`CONNECT_TIMEOUT`)."""
@@ -34,14 +34,18 @@ CONNECT_TIMEOUT = 10.0
 
 
 @contextlib.contextmanager
-def translating(url: str, *, timeout: float | None) -> Iterator[None]:
+def translating(
+    url: str, *, timeout: float | None, operation: Operation = "token"
+) -> Iterator[None]:
     """Turn an authlib, HTTPX or decoding error raised inside into one of ours.
 
-    Ours pass through unchanged; see :func:`ringplus_tui.oauth.http.translate_error`.
+    Ours pass through unchanged; see :func:`ringplus_tui.oauth.http.translate_error`
+    for the rule on each refusal.
 
     Args:
         url: The endpoint being called (only its host is shown).
         timeout: The read timeout in seconds, named in timeout messages.
+        operation: What the request is (``"token"``, ``"refresh"``, ``"revoke"``).
 
     Raises:
         NetworkError: A temporary failure (connection, timeout, HTTP 408/425/429/5xx).
@@ -54,7 +58,7 @@ def translating(url: str, *, timeout: float | None) -> Iterator[None]:
     except Exception as err:
         from ringplus_tui.oauth.http import translate_error
 
-        raise translate_error(err, url=url, timeout=timeout) from err
+        raise translate_error(err, url=url, timeout=timeout, operation=operation) from err
 
 
 class Clients:
@@ -120,9 +124,11 @@ class Clients:
         """The pooled HTTPX client for plain requests (discovery, key sets, the API)."""
         return self.pool().client
 
-    def translating(self, url: str) -> contextlib.AbstractContextManager[None]:
+    def translating(
+        self, url: str, *, operation: Operation = "token"
+    ) -> contextlib.AbstractContextManager[None]:
         """:func:`translating` with this pool's read timeout."""
-        return translating(url, timeout=self.timeout)
+        return translating(url, timeout=self.timeout, operation=operation)
 
     async def aclose(self) -> None:
         """Close every client and the pool."""
@@ -227,7 +233,7 @@ class Clients:
         return warning
 
     def _inspect_token_response(self, response: httpx2.Response) -> httpx2.Response:
-        from ringplus_tui.oauth.http import CLOCK_SKEW_LIMIT, clock_skew, form_encoded_to_json
+        from ringplus_tui.oauth.http import CLOCK_SKEW_LIMIT, check_token_response, clock_skew
 
         skew = clock_skew(response, self.clock())
         if skew is not None and abs(skew) > CLOCK_SKEW_LIMIT and not self._clock_warned:
@@ -237,7 +243,7 @@ class Clients:
                 f"The token endpoint's clock is {abs(skew) / 60:.0f} minutes {direction} this "
                 "machine's. Countdowns use this machine's clock; check its time settings."
             )
-        return form_encoded_to_json(response)
+        return check_token_response(response)
 
     async def discover(self, issuer: str) -> Discovery:
         """Find a provider's endpoints from its issuer URL (RFC 8414, OpenID Connect

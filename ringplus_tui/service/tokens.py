@@ -14,10 +14,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
 from ringplus_tui.core.errors import (
+    ClientAuthError,
     ConfigError,
     NeedsSignInError,
     RingPlusError,
-    TokenEndpointError,
 )
 from ringplus_tui.core.models import Account, AppConfig
 from ringplus_tui.core.status import refresh_due
@@ -134,27 +134,28 @@ class Tokens:
         """Send the refresh request; a rejected refresh token marks ``needs-sign-in``."""
         client = await self.clients.client(app, need_secret=True)
         try:
-            with self.clients.translating(app.provider.token_endpoint):
+            with self.clients.translating(app.provider.token_endpoint, operation="refresh"):
                 data: dict[str, object] = await client.refresh_token(
                     app.provider.token_endpoint,
                     refresh_token=refresh_token,
                     auth=self.clients.client_auth(client, app.provider.token_endpoint_auth_method),
                 )
                 return data
-        except TokenEndpointError as error:
-            if error.error in ("invalid_client", "unauthorized_client"):
-                self.clients.drop(app.name)  # the secret may have changed: read it again
-            if error.error != "invalid_grant":
-                raise
+        except ClientAuthError:
+            self.clients.drop(app.name)  # the secret may have changed: read it again
+            raise
+        except NeedsSignInError as error:
+            # invalid_grant, or a 400 a provider sends for a refresh token it dropped
+            # (no code, or one that is not about the app): the grant is gone.
             name = record.name
             with contextlib.suppress(RingPlusError):
                 await self.records.update_account(
                     name, lambda account: replace(account, needs_sign_in=True)
                 )
+            said = error.description or error.error or "HTTP 400, no reason given"
             raise NeedsSignInError(
                 f"The provider no longer accepts the refresh token of '{name}' "
-                f"({error.description or 'invalid_grant'}); the stored token was "
-                f"kept. {self.hints.sign_in(name)}",
+                f"({said}); the stored token was kept. {self.hints.sign_in(name)}",
                 error=error.error,
                 description=error.description,
             ) from error.__cause__
@@ -286,7 +287,7 @@ class Tokens:
             for value, hint in tokens:
                 if not value:
                     continue
-                with self.clients.translating(endpoint):
+                with self.clients.translating(endpoint, operation="revoke"):
                     response = await client.revoke_token(
                         endpoint,
                         token=value,
