@@ -86,7 +86,9 @@ def run_command(config_dir: Path, command: Command, args: argparse.Namespace) ->
     """Run one script command over a fresh service on the OS keyring.
 
     Warnings the service collected (proxy, clock skew) go to stderr after the
-    command.
+    command. Before returning, secret writes still in flight (a keyring that answered
+    late) get one more keyring timeout to finish, so a refresh token the provider
+    already rotated is kept whenever the keyring answers at all.
 
     Returns:
         The command's exit status, or the one :mod:`.exits` gives its error.
@@ -108,3 +110,22 @@ def run_command(config_dir: Path, command: Command, args: argparse.Namespace) ->
         return asyncio.run(main())
     except RingPlusError as error:
         return exits.fail(error, config_dir)
+    finally:
+        finish_secret_writes()
+
+
+def finish_secret_writes() -> None:
+    """Wait up to one keyring timeout for secret writes still running, saying so."""
+    from ringplus_tui.store import secret_store
+
+    if not secret_store.writes_in_flight():
+        return
+    timeout = secret_store.KEYRING_TIMEOUT
+    err(f"ringplus-tui: waiting up to {timeout:g} s more for the keyring to finish storing…")
+    if secret_store.wait_for_writes(timeout):
+        err("ringplus-tui: the keyring answered late and kept what it was given.")
+    else:
+        err(
+            "ringplus-tui: the keyring still has not answered, so a new token may not be "
+            "stored. If the next refresh fails, sign the account in again."
+        )

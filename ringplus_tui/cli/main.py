@@ -20,6 +20,8 @@ sentences, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -92,5 +94,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exits.INTERRUPTED
 
 
+def entry() -> None:
+    """The installed ``ringplus-tui`` command: :func:`main`, then exit with its status.
+
+    When a keyring call is still blocked on its (daemon) thread, the process ends
+    with :func:`os._exit` after flushing stdout and stderr, so nothing a backend
+    registered for shutdown can wait on that thread. Secret writes were already
+    given their chance to finish (:func:`.common.finish_secret_writes`).
+    """
+    status = main()
+    store = sys.modules.get("ringplus_tui.store.secret_store")
+    if store is not None and store.calls_in_flight():
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):  # closed or broken pipe
+                stream.flush()
+        os._exit(status)
+    sys.exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -53,7 +53,10 @@ def add_parser(
 def run_token(args: argparse.Namespace) -> int:
     """``token ACCOUNT``: the fast path (:func:`fast_token`), else the service's."""
     config_dir = config_dir_of(args)
-    found = fast_token(config_dir, args.account)
+    try:
+        found = fast_token(config_dir, args.account)
+    except RingPlusError as error:
+        return exits.fail(error, config_dir)
     if found is not None:
         print(found)
         return 0
@@ -64,35 +67,47 @@ def fast_token(config_dir: Path, account: str) -> str | None:
     """The stored access token when it is fresh, read without starting the service.
 
     Only parses the settings and reads one keyring entry: no asyncio, no HTTP
-    libraries, no lock.
+    libraries, no lock. The read is bounded by the keyring timeout like every
+    other keyring call.
 
     Returns:
         The token, or ``None`` when the full path is needed (unknown account,
-        not signed in, due for refresh, nothing stored, or any error).
+        not signed in, due for refresh, nothing stored, or settings that cannot
+        be read: the full path says why).
+
+    Raises:
+        SecretStoreError: The keyring failed or did not answer within
+            :data:`~ringplus_tui.store.secret_store.KEYRING_TIMEOUT` seconds (the
+            full path would meet the same keyring, and wait as long again).
     """
     import time
 
     from ringplus_tui.core.status import refresh_due
     from ringplus_tui.store.secret_store import (
+        KEYRING_TIMEOUT,
         KeyringSecretStore,
         access_token_key,
+        call_bounded,
         keyring_service,
     )
     from ringplus_tui.store.settings import SettingsStore
 
     try:
         record = SettingsStore(config_dir).load().accounts.get(account)
-        if record is None or not record.signed_in or record.expires_at is None:
-            return None
-        if record.needs_sign_in:
-            return None
-        now = time.time()
-        if record.expires_at <= now or refresh_due(record, now):
-            return None
-        store = KeyringSecretStore(keyring_service(config_dir))
-        return store.get(access_token_key(account)) or None
     except RingPlusError:
         return None
+    if record is None or not record.signed_in or record.expires_at is None:
+        return None
+    if record.needs_sign_in:
+        return None
+    now = time.time()
+    if record.expires_at <= now or refresh_due(record, now):
+        return None
+    store = KeyringSecretStore(keyring_service(config_dir))
+    found = call_bounded(
+        "read a secret", store.get, access_token_key(account), timeout=KEYRING_TIMEOUT
+    )
+    return found or None
 
 
 async def token(service: OAuthService, args: argparse.Namespace) -> int:
