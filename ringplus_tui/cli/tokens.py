@@ -8,10 +8,12 @@ loads neither asyncio's HTTP stack, authlib nor Textual.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ringplus_tui.core.errors import RingPlusError
+from ringplus_tui.core.errors import ConfigError, NetworkError, RingPlusError
 from ringplus_tui.core.status import TokenStatus, token_status
 
 from . import exits
@@ -37,6 +39,15 @@ def add_parser(
 
     token_ = command("token", "print a valid access token, refreshing first when needed")
     token_.add_argument("account", metavar="ACCOUNT")
+    token_.add_argument(
+        "--min-validity",
+        type=seconds,
+        default=None,
+        metavar="SECONDS",
+        help="print only a token valid for at least this long, refreshing first when it has "
+        "less left (default: refresh inside the account's refresh margin, and when that "
+        "refresh fails for a temporary reason, print the current token while it is valid)",
+    )
     token_.set_defaults(run=run_token)
     refresh_ = command("refresh", "refresh tokens now")
     refresh_.add_argument("accounts", nargs="*", metavar="ACCOUNT")
@@ -50,11 +61,26 @@ def add_parser(
     forget_.set_defaults(run=with_service(forget))
 
 
+def seconds(text: str) -> float:
+    """A number of seconds from the command line: finite and not negative.
+
+    Raises:
+        argparse.ArgumentTypeError: Anything else.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds (0 or more), not {text!r}")
+    return value
+
+
 def run_token(args: argparse.Namespace) -> int:
     """``token ACCOUNT``: the fast path (:func:`fast_token`), else the service's."""
     config_dir = config_dir_of(args)
     try:
-        found = fast_token(config_dir, args.account)
+        found = fast_token(config_dir, args.account, min_validity=args.min_validity or 0.0)
     except RingPlusError as error:
         return exits.fail(error, config_dir)
     if found is not None:
@@ -63,8 +89,9 @@ def run_token(args: argparse.Namespace) -> int:
     return run_command(config_dir, token, args)
 
 
-def fast_token(config_dir: Path, account: str) -> str | None:
-    """The stored access token when it is fresh, read without starting the service.
+def fast_token(config_dir: Path, account: str, *, min_validity: float = 0.0) -> str | None:
+    """The stored access token when it is fresh (outside its refresh margin, and valid
+    for at least ``min_validity`` seconds), read without starting the service.
 
     Only parses the settings and reads one keyring entry: no asyncio, no HTTP
     libraries, no lock. The read is bounded by the keyring timeout like every
@@ -101,7 +128,8 @@ def fast_token(config_dir: Path, account: str) -> str | None:
     if record.needs_sign_in:
         return None
     now = time.time()
-    if record.expires_at <= now or refresh_due(record, now):
+    left = record.expires_at - now
+    if left <= 0 or left < min_validity or refresh_due(record, now):
         return None
     store = KeyringSecretStore(keyring_service(config_dir))
     found = call_bounded(
@@ -111,9 +139,57 @@ def fast_token(config_dir: Path, account: str) -> str | None:
 
 
 async def token(service: OAuthService, args: argparse.Namespace) -> int:
-    """``token ACCOUNT``: print only a valid access token, refreshing first when needed."""
-    print(await service.valid_access_token(args.account))
+    """``token ACCOUNT [--min-validity SECONDS]``: print only a valid access token.
+
+    The token is refreshed first when it is inside its refresh margin, or has less
+    than ``--min-validity`` seconds left. When that refresh fails for a temporary
+    reason (:class:`NetworkError`) and the current token is still valid (for at least
+    ``--min-validity`` seconds, when given), it is printed with a warning on stderr:
+    a mail client keeps working through a provider's hiccup. Otherwise the error
+    stands (exit 4 when temporary).
+    """
+    name = args.account
+    need: float | None = args.min_validity
+    try:
+        if need is not None:
+            with contextlib.suppress(ConfigError):
+                await service.reload()
+            if _seconds_left(service, name) < need:
+                await service.refresh(name)
+        value = await service.valid_access_token(name)
+    except NetworkError as error:
+        floor = need or 0.0
+        left = _seconds_left(service, name)
+        current = await service.access_token(name) if left > floor and left > 0 else None
+        if not current or service.settings.account(name).needs_sign_in:
+            raise
+        err(
+            f"ringplus-tui: warning: could not refresh '{name}' ({error.title}: "
+            f"{error.message}) Its current token is still valid for {left:.0f} s; "
+            "printed that one."
+        )
+        print(current)
+        return 0
+    if need is not None and (left := _seconds_left(service, name)) < need:
+        raise RingPlusError(
+            f"The provider's tokens for '{name}' last less than the {need:g} s asked for "
+            f"(this one: {left:.0f} s). Ask for less with --min-validity.",
+            title="Token too short-lived",
+        )
+    print(value)
     return 0
+
+
+def _seconds_left(service: OAuthService, name: str) -> float:
+    """Seconds until ``name``'s access token expires; minus infinity without one.
+
+    Raises:
+        ConfigError: No such account.
+    """
+    record = service.settings.account(name)
+    if not record.signed_in or record.expires_at is None:
+        return -math.inf
+    return record.expires_at - service.clock()
 
 
 async def refresh(service: OAuthService, args: argparse.Namespace) -> int:
