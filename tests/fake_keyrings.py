@@ -5,7 +5,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import threading
 import time
+from pathlib import Path
 
 from keyring.backend import KeyringBackend
 from keyring.errors import KeyringLocked, PasswordSetError
@@ -61,3 +65,64 @@ class SmallKeyring(KeyringBackend):
 
     def delete_password(self, service: str, username: str) -> None:
         self.data.pop((service, username), None)
+
+
+class StuckKeyring(KeyringBackend):
+    """A Secret Service that stopped answering (a daemon stopped on D-Bus): every call
+    blocks for good."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def get_password(self, service: str, username: str) -> str | None:
+        threading.Event().wait()
+        return None
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        threading.Event().wait()
+
+    def delete_password(self, service: str, username: str) -> None:
+        threading.Event().wait()
+
+
+class FileKeyring(KeyringBackend):
+    """Secrets in the JSON file ``$FAKE_KEYRING_FILE``, so several processes share them.
+
+    Each write first waits ``$FAKE_KEYRING_WRITE_DELAY`` seconds (default 0): a keyring
+    that answers, but late. Test use only: the secrets are in plain text.
+    """
+
+    priority = 1  # type: ignore[assignment]
+
+    @property
+    def path(self) -> Path:
+        return Path(os.environ["FAKE_KEYRING_FILE"])
+
+    def _load(self) -> dict[str, str]:
+        try:
+            data: dict[str, str] = json.loads(self.path.read_text())
+        except FileNotFoundError:
+            return {}
+        return data
+
+    def _save(self, data: dict[str, str]) -> None:
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(data))
+        temporary.replace(self.path)
+
+    def _wait(self) -> None:
+        time.sleep(float(os.environ.get("FAKE_KEYRING_WRITE_DELAY", "0")))
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self._load().get(f"{service}\0{username}")
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self._wait()
+        data = self._load()
+        data[f"{service}\0{username}"] = password
+        self._save(data)
+
+    def delete_password(self, service: str, username: str) -> None:
+        self._wait()
+        data = self._load()
+        data.pop(f"{service}\0{username}", None)
+        self._save(data)

@@ -20,7 +20,7 @@ from authlib.integrations.httpx_client import AsyncOAuth2Client
 from faults import FaultServer, Reroute, ReroutingTransport
 from flows import sign_in
 
-from ringplus_tui.cli.commands import exit_status
+from ringplus_tui.cli.exits import exit_status
 from ringplus_tui.core.errors import (
     ClientAuthError,
     DeadlineError,

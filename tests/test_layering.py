@@ -48,5 +48,5 @@ def test_storage_imports_no_http() -> None:
 
 def test_the_token_command_path_loads_no_textual_and_no_authlib() -> None:
     """``ringplus-tui token`` must start fast: its modules load neither Textual nor authlib."""
-    loaded = _loaded_after("import ringplus_tui.cli.main, ringplus_tui.cli.commands")
+    loaded = _loaded_after("import ringplus_tui.cli.main, ringplus_tui.cli.tokens")
     assert not {"textual", "authlib", "httpx2"} & set(loaded)

@@ -13,7 +13,7 @@ import pytest
 from faults import FaultyTransport, on_grant
 from flows import sign_in
 
-from ringplus_tui.cli.commands import exit_status
+from ringplus_tui.cli.exits import exit_status
 from ringplus_tui.core.errors import ClientAuthError, NeedsSignInError
 from ringplus_tui.sandbox import Sandbox
 from ringplus_tui.service.facade import OAuthService

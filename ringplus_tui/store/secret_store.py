@@ -9,9 +9,15 @@ values of another secret. Entry names (the keyring's "username")::
     account:<account name>:refresh_token
     account:<account name>:pending        (a started sign-in: state, code_verifier; 10 min)
 
-The stores here are synchronous, as :mod:`keyring` is. :class:`SecretVault` wraps
-one in ``asyncio.to_thread`` with a timeout, so a keyring that waits for an unlock
-prompt never freezes the UI. This module knows nothing of HTTP or Textual.
+The stores here are synchronous, as :mod:`keyring` is. Every call that may block
+runs on a daemon thread of its own and is waited for at most :data:`KEYRING_TIMEOUT`
+seconds: :class:`SecretVault` for async code, :func:`call_bounded` for the
+``token`` command's fast path. A keyring that waits for an unlock prompt nobody sees
+(or a Secret Service that stopped answering on D-Bus) therefore never freezes the UI
+and never keeps a command from exiting: the thread it blocks is a daemon, which
+interpreter shutdown does not wait for. Writes still running can be waited for
+before exiting (:func:`wait_for_writes`), so a token already received is stored
+whenever the keyring answers. This module knows nothing of HTTP or Textual.
 
 ``python -m ringplus_tui.store.secret_store SERVICE`` is the keyring check that
 :meth:`KeyringSecretStore.check` runs in a child process: it exits 0 when the
@@ -21,19 +27,43 @@ keyring answers, or prints what is wrong and exits 3.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import math
+import os
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from ringplus_tui.core.errors import SecretStoreError
 
 SERVICE_NAME = "ringplus-tui"
 ENV_SERVICE = "RINGPLUS_TUI_KEYRING_SERVICE"
 """Environment variable that overrides the keyring service name (e.g. a second profile)."""
-KEYRING_TIMEOUT = 20.0
-"""Seconds to wait for the keyring before reporting that it did not answer."""
+ENV_TIMEOUT = "RINGPLUS_TUI_KEYRING_TIMEOUT"
+"""Environment variable with the keyring timeout in seconds (a positive number), e.g.
+longer for a slow unlock prompt, or short in tests."""
+DEFAULT_KEYRING_TIMEOUT = 20.0
+"""Seconds to wait for one keyring call when :data:`ENV_TIMEOUT` is not set."""
+
+
+def _timeout_from_environment() -> float:
+    raw = os.environ.get(ENV_TIMEOUT, "").strip()
+    try:
+        value = float(raw)
+    except ValueError:
+        return DEFAULT_KEYRING_TIMEOUT
+    if not math.isfinite(value) or value <= 0:
+        return DEFAULT_KEYRING_TIMEOUT
+    return value
+
+
+KEYRING_TIMEOUT = _timeout_from_environment()
+"""Seconds to wait for one keyring call before reporting that it did not answer:
+``$RINGPLUS_TUI_KEYRING_TIMEOUT`` when it holds a positive number, else 20."""
 PROBE_KEY = "ringplus-tui:probe"
 """The entry :meth:`SecretStore.check` reads; it is never written."""
 _PROBE_FAILED = 3
@@ -45,6 +75,111 @@ _NO_BACKEND_HELP = (
     "keyrings.cryptfile through keyring's own configuration (PYTHON_KEYRING_BACKEND). "
     "To try the app without a keyring, run 'ringplus-tui --sandbox'."
 )
+
+
+class KeyringTimeoutError(SecretStoreError):
+    """The keyring did not answer within the keyring timeout; its call may still be
+    running on a daemon thread."""
+
+
+def timeout_message(timeout: float, what: str) -> str:
+    """The words for a keyring that did not answer within ``timeout`` seconds while
+    trying to ``what`` (e.g. ``read a secret``)."""
+    return (
+        f"The keyring did not answer within {timeout:g} s while trying to {what}. "
+        "If it shows an unlock prompt, answer it and try again."
+    )
+
+
+T = TypeVar("T")
+
+
+class _Call:
+    """One blocking call on a daemon thread of its own, with its outcome."""
+
+    def __init__(self, func: Callable[..., object], args: tuple[object, ...], *, write: bool):
+        self.func = func
+        self.args = args
+        self.write = write
+        self.done = threading.Event()
+        self.result: object = None
+        self.error: BaseException | None = None
+        self.on_done: Callable[[], None] | None = None
+
+    def start(self, on_done: Callable[[], None] | None = None) -> None:
+        self.on_done = on_done
+        with _RUNNING_LOCK:
+            _RUNNING.add(self)
+        threading.Thread(target=self._run, name="ringplus-tui keyring call", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self.result = self.func(*self.args)
+        except BaseException as err:  # handed to the caller, who re-raises it
+            self.error = err
+        finally:
+            with _RUNNING_LOCK:
+                _RUNNING.discard(self)
+            self.done.set()
+            if self.on_done is not None:
+                self.on_done()
+
+    def outcome(self) -> object:
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+_RUNNING: set[_Call] = set()
+"""Store calls whose thread has not finished, timed out or not."""
+_RUNNING_LOCK = threading.Lock()
+
+
+def call_bounded(
+    what: str, func: Callable[..., T], *args: object, timeout: float, write: bool = False
+) -> T:
+    """``func(*args)`` on a daemon thread, waited for at most ``timeout`` seconds.
+
+    Args:
+        what: What the call does, for the message (``read a secret``).
+        func: A blocking store method.
+        timeout: Seconds to wait.
+        write: It changes the store (see :func:`wait_for_writes`).
+
+    Raises:
+        KeyringTimeoutError: No answer within ``timeout``; the thread keeps running
+            and never delays the process's exit.
+        SecretStoreError: What ``func`` raised.
+    """
+    call = _Call(func, args, write=write)
+    call.start()
+    if not call.done.wait(timeout):
+        raise KeyringTimeoutError(timeout_message(timeout, what))
+    return call.outcome()  # type: ignore[return-value]
+
+
+def calls_in_flight() -> bool:
+    """Whether a store call (one that timed out, say) is still blocked on its thread."""
+    with _RUNNING_LOCK:
+        return bool(_RUNNING)
+
+
+def writes_in_flight() -> bool:
+    """Whether a store write or delete is still running on its thread."""
+    with _RUNNING_LOCK:
+        return any(call.write for call in _RUNNING)
+
+
+def wait_for_writes(timeout: float) -> bool:
+    """Wait up to ``timeout`` seconds for the store writes still running.
+
+    Returns:
+        Whether none is left running.
+    """
+    deadline = time.monotonic() + timeout
+    with _RUNNING_LOCK:
+        writes = [call for call in _RUNNING if call.write]
+    return all(call.done.wait(max(0.0, deadline - time.monotonic())) for call in writes)
 
 
 def client_secret_key(app: str) -> str:
@@ -145,8 +280,6 @@ def keyring_service(config_dir: Path | None) -> str:
     Args:
         config_dir: The settings directory; ``None`` for the default one.
     """
-    import os
-
     override = os.environ.get(ENV_SERVICE)
     if override:
         return override
@@ -173,8 +306,6 @@ class KeyringSecretStore:
     """
 
     def __init__(self, service: str | None = None) -> None:
-        import os
-
         self.service = service or os.environ.get(ENV_SERVICE) or SERVICE_NAME
         self.description = "OS keyring"
 
@@ -288,6 +419,10 @@ class KeyringSecretStore:
 class SecretVault:
     """Async access to a :class:`SecretStore`, off the event loop, with a timeout.
 
+    Each call of a blocking store runs on a daemon thread of its own (see the module
+    docstring), so a call that never returns costs a parked thread, never a hang at
+    exit.
+
     Args:
         store: The blocking store.
         timeout: Seconds to wait for one call (default :data:`KEYRING_TIMEOUT`).
@@ -297,25 +432,36 @@ class SecretVault:
         self.store = store
         self.timeout = timeout
 
-    async def _call(self, what: str, func: object, *args: object) -> object:
+    async def _call(
+        self, what: str, func: Callable[..., object], *args: object, write: bool = False
+    ) -> object:
         if not getattr(self.store, "blocking", True):
-            return func(*args)  # type: ignore[operator]
+            return func(*args)
+        loop = asyncio.get_running_loop()
+        answered: asyncio.Future[None] = loop.create_future()
+
+        def settle() -> None:
+            if not answered.done():
+                answered.set_result(None)
+
+        def wake() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop closed while it blocked
+                loop.call_soon_threadsafe(settle)
+
+        call = _Call(func, args, write=write)
+        call.start(wake)
         try:
-            return await asyncio.wait_for(
-                asyncio.to_thread(func, *args),  # type: ignore[arg-type]
-                self.timeout,
-            )
+            await asyncio.wait_for(answered, self.timeout)
         except TimeoutError:
-            raise SecretStoreError(
-                f"The keyring did not answer within {self.timeout:g} s while trying to "
-                f"{what}. If it shows an unlock prompt, answer it and try again."
-            ) from None
+            raise KeyringTimeoutError(timeout_message(self.timeout, what)) from None
+        return call.outcome()
 
     async def get(self, key: str) -> str | None:
         """Return the secret under ``key``, or ``None``.
 
         Raises:
-            SecretStoreError: The store failed or did not answer in time.
+            KeyringTimeoutError: The store did not answer in time.
+            SecretStoreError: The store failed.
         """
         value = await self._call("read a secret", self.store.get, key)
         return value if isinstance(value, str) else None
@@ -324,17 +470,19 @@ class SecretVault:
         """Store ``value`` under ``key``.
 
         Raises:
-            SecretStoreError: The store failed or did not answer in time.
+            KeyringTimeoutError: The store did not answer in time.
+            SecretStoreError: The store failed.
         """
-        await self._call("store a secret", self.store.set, key, value)
+        await self._call("store a secret", self.store.set, key, value, write=True)
 
     async def delete(self, key: str) -> None:
         """Remove ``key``.
 
         Raises:
-            SecretStoreError: The store failed or did not answer in time.
+            KeyringTimeoutError: The store did not answer in time.
+            SecretStoreError: The store failed.
         """
-        await self._call("delete a secret", self.store.delete, key)
+        await self._call("delete a secret", self.store.delete, key, write=True)
 
     async def check(self) -> None:
         """Find out whether the store works (see :meth:`KeyringSecretStore.check`).
