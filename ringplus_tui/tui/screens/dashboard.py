@@ -29,6 +29,8 @@ from ..widgets import CountdownTable, KeysFooter
 
 _FIXED_WIDTH = {index for index, width in enumerate(WIDTHS) if width is not None}
 NO_MATCH = "No account matches the filter; Escape clears it."
+BATCH_FLUSH_DELAY = 0.25
+"""Seconds a "refresh all"'s rows wait to be drawn together (its end draws at once)."""
 
 
 def _order(account: Account) -> tuple[bool, float, str]:
@@ -258,7 +260,10 @@ class DashboardScreen(LiveScreen[None]):
             return
         if not self._flush_due:
             self._flush_due = True
-            self.call_later(self._flush)
+            if event.batch:  # dozens a second: draw them together, a few times a second
+                self.set_timer(BATCH_FLUSH_DELAY, self._flush, name="draw refreshed rows")
+            else:
+                self.call_later(self._flush)
 
     def live_tick(self, now: float) -> None:
         """Update the visible rows' status and countdown (one clock read per tick, by the
