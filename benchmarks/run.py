@@ -7,7 +7,9 @@
 
 The keyring measures need a working OS keyring (CI runs them in a D-Bus session
 with gnome-keyring); the refresh measures start the sandbox provider in its own
-process on 127.0.0.1. Nothing here is a timed unit test.
+process on 127.0.0.1; tui_refresh_all runs the dashboard headless in this process
+against it (RINGPLUS_BENCH_PHASES=1 prints where each run's time went). Nothing
+here is a timed unit test.
 """
 
 from __future__ import annotations

@@ -240,6 +240,8 @@ class DashboardScreen(LiveScreen[None]):
         arrive together."""
         if event.change is Change.UPDATED:
             self._check_rows = True
+            if not event.names:  # any account may have changed (an app renamed, say)
+                self._pending.update(self._rows)
         self._pending.update(event.names)
         if event.change is Change.BATCH_STARTED:
             self._batches += 1
