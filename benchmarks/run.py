@@ -7,7 +7,9 @@
 
 The keyring measures need a working OS keyring (CI runs them in a D-Bus session
 with gnome-keyring); the refresh measures start the sandbox provider in its own
-process on 127.0.0.1. Nothing here is a timed unit test.
+process on 127.0.0.1; tui_refresh_all runs the dashboard headless in this process
+against it (RINGPLUS_BENCH_PHASES=1 prints where each run's time went). Nothing
+here is a timed unit test.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import asyncio
 import compileall
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -25,6 +28,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ringplus_tui.store.secret_store import MemorySecretStore
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -170,9 +177,80 @@ def idle(accounts: int, seconds: float) -> tuple[Result, Result]:
     )
 
 
-async def _refresh_measures(counts: list[int], runs: int, latency: float = 0.0) -> list[Result]:
+class Dashboard:
+    """A headless dashboard over ``home``, started once and kept running (start-up is
+    not measured; its service warms up like the service-only measure's)."""
+
+    def __init__(self, home: Path, store: MemorySecretStore, count: int) -> None:
+        from ringplus_tui.service.facade import OAuthService
+        from ringplus_tui.store.settings import SettingsStore
+        from ringplus_tui.tui.app import RingPlusApp
+
+        self.count = count
+        self.app = RingPlusApp(
+            OAuthService(SettingsStore(home), store), refresh_automatically=False
+        )
+        self._running = self.app.run_test(size=(120, 40))
+
+    async def __aenter__(self) -> Dashboard:
+        self.pilot = await self._running.__aenter__()
+        await self.pilot.pause()  # the first frame is painted
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._running.__aexit__(None, None, None)
+
+    async def refresh_all(self) -> float:
+        """Seconds from pressing R until the app's live state has every account
+        refreshed and the next frame is painted."""
+        from ringplus_tui.service.live import AccountEvent, Change
+
+        ended = asyncio.Event()
+        refreshed: set[str] = set()
+        marks: dict[str, float] = {}
+
+        def note(event: AccountEvent) -> None:
+            if event.change is Change.REFRESHED:
+                refreshed.update(event.names)
+            elif event.change is Change.BATCH_STARTED:
+                marks["started"] = time.perf_counter()
+            elif event.change is Change.BATCH_DONE:
+                marks["done"] = time.perf_counter()
+                # After the dashboard has handled every event queued so far (this one
+                # included) and the screen has been painted once more.
+                self.app.dashboard.call_after_refresh(ended.set)
+
+        unsubscribe = self.app.live.subscribe(note)
+        try:
+            start = time.perf_counter()
+            await self.pilot.press("R")
+            await ended.wait()
+            elapsed = time.perf_counter() - start
+        finally:
+            unsubscribe()
+        if os.environ.get("RINGPLUS_BENCH_PHASES"):
+            print(
+                f"  R to start {marks['started'] - start:.3f} s, refreshes "
+                f"{marks['done'] - marks['started']:.3f} s, "
+                f"drawing after {start + elapsed - marks['done']:.3f} s",
+                flush=True,
+            )
+        assert len(refreshed) == self.count and not self.app.live.busy, "not all refreshed"
+        return elapsed
+
+
+async def _refresh_measures(
+    counts: list[int],
+    runs: int,
+    latency: float = 0.0,
+    *,
+    tui: bool = False,
+    peers: bool = True,
+) -> list[Result]:
     """refresh_all against the sandbox in its own process; with ``latency``, each token
-    response waits that many seconds first, as a network round trip would."""
+    response waits that many seconds first, as a network round trip would. With
+    ``tui``, also the dashboard's "refresh all" (``tui_refresh_all_N``) against the
+    service's as its floor; without ``peers``, neither the httpx2 floor nor the seed."""
     from dataclasses import replace
 
     import httpx2
@@ -271,13 +349,47 @@ async def _refresh_measures(counts: list[int], runs: int, latency: float = 0.0) 
                     ).raise_for_status()
                 return time.perf_counter() - start
 
-            await ours(), await floor()
-            a, b, c = [], [], []
+            # The dashboard on a copy of the settings: the service-only runs write theirs,
+            # which the app would otherwise notice and reload while it is measured.
+            screen_home = Path(tempfile.mkdtemp(prefix="ringplus-bench-"))
+            shutil.copytree(home, screen_home, dirs_exist_ok=True)
+            dashboard = await Dashboard(screen_home, store, count).__aenter__() if tui else None
+
+            async def screen(dashboard: Dashboard | None = dashboard) -> float:
+                assert dashboard is not None
+                return await dashboard.refresh_all()
+
+            await ours()
+            if peers:
+                await floor()
+            if tui:
+                await screen()
+            a, b, c, d = [], [], [], []
             for _ in range(runs):
                 a.append(await ours())
-                b.append(await floor())
-                c.append(await asyncio.to_thread(seed))
-            mine, wire, old = statistics.median(a), statistics.median(b), statistics.median(c)
+                if tui:
+                    d.append(await screen())
+                if peers:
+                    b.append(await floor())
+                    c.append(await asyncio.to_thread(seed))
+            mine = statistics.median(a)
+            if tui:
+                shown = statistics.median(d)
+                results.append(
+                    Result(
+                        f"tui_refresh_all_{count}{label}",
+                        shown,
+                        mine,
+                        "<= 1.30 of the service's refresh_all",
+                        shown <= 1.3 * mine,
+                    )
+                )
+            if dashboard is not None:
+                await dashboard.__aexit__()
+            if not peers:
+                await service.aclose()
+                continue
+            wire, old = statistics.median(b), statistics.median(c)
             results.append(
                 Result(f"refresh_all_{count}{label}", mine, wire, "<= 1.30", mine <= 1.3 * wire)
             )
@@ -339,10 +451,26 @@ def main() -> int:
         report(startup(big, rounds, 1.50))
     if want("token_valid"):
         report(token_valid(runs * 2))
-    if want("refresh_all"):
+    if want("refresh_all") or want("tui_refresh_all"):
         counts = [10] if args.quick else [200]
-        for result in asyncio.run(_refresh_measures(counts, rounds)):
+        for result in asyncio.run(_refresh_measures(counts, rounds, tui=True)):
             report(result)
+        # The dashboard with five times the accounts: it must grow no faster than linearly.
+        small = next(r for r in results if r.name == f"tui_refresh_all_{counts[0]}")
+        big_count = counts[0] * 5
+        for result in asyncio.run(
+            _refresh_measures([big_count], max(2, runs // 2), tui=True, peers=False)
+        ):
+            report(result)
+            growth = result.ours / small.ours
+            linear = growth <= big_count / counts[0]
+            print(
+                f"scaling_tui_refresh_all: N x{big_count // counts[0]}: time x{growth:.2f} "
+                f"(target: no faster than linear) {'ok' if linear else 'MISSED'}",
+                flush=True,
+            )
+            if not linear:
+                results.append(Result("scaling_tui_refresh_all", 0, None, "linear", False))
         # The same with a 50 ms round trip, as to a provider across the internet: the
         # seed's one-after-another waits 200 round trips, a bounded pool 200/8.
         for result in asyncio.run(_refresh_measures(counts, max(2, runs // 2), latency=0.05)):

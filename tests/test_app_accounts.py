@@ -81,6 +81,7 @@ async def test_three_accounts_refresh_one_refresh_all_rename_revoke_remove(
         before = keyring_store.get(access_token_key("bob"))
         await pilot.press("r")
         await wait_for(pilot, lambda: keyring_store.get(access_token_key("bob")) != before)
+        await wait_for(pilot, lambda: not app.live.busy)  # the token is stored before the end
         assert sandbox.token_requests.count("refresh_token") == 1
 
         # Refresh all: every account, on both providers.
@@ -106,6 +107,8 @@ async def test_three_accounts_refresh_one_refresh_all_rename_revoke_remove(
         await wait_for(pilot, lambda: "carol-work" in service.settings.accounts)
         assert "carol" not in service.settings.accounts
         assert keyring_store.get(access_token_key("carol-work"))
+        # The screen follows the new name once the rename is done (the tokens move last).
+        await wait_for(pilot, lambda: getattr(app.screen, "account", None) == "carol-work")
 
         # Revoke: asks first, then the provider refuses the old token.
         token = keyring_store.get(access_token_key("carol-work"))
@@ -204,6 +207,8 @@ async def test_add_an_account_to_an_existing_app_from_the_dashboard(
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.screen is app.dashboard)
         await wait_for(pilot, lambda: "dora" in rows(app))
+        # Its row appeared when it was added (signed out), and turns valid in place.
+        await wait_for(pilot, lambda: rows(app)["dora"][1] != "signed-out")
         assert rows(app)["dora"][4] == "one"
         assert rows(app)["dora"][1] == "valid"
         assert service.settings.accounts["dora"].user == "Bob Example <bob@example.com>"

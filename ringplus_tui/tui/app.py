@@ -1,16 +1,20 @@
 """The Textual application: wires the screens to one :class:`OAuthService`.
 
 Screens are thin: they show state, post :mod:`~ringplus_tui.tui.messages` upward, and
-run service calls in workers. The app owns the one timer (countdowns, automatic
-refresh, noticing settings changed by another process), runs the multi-screen
-flows as one coroutine each, and closes the service once on exit.
+run service calls in workers. The live state and the automatic refreshes are a
+:class:`~ringplus_tui.service.live.LiveAccounts`; the app turns its events and its
+one timer (countdowns, automatic refresh, noticing settings changed by another
+process) into :class:`~ringplus_tui.tui.signals.AppSignals` that every screen in
+the stack hears. It runs the multi-screen flows as one coroutine each, and closes
+the service once on exit.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from functools import partial
+from typing import Any
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -19,24 +23,26 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from ringplus_tui.core.errors import RingPlusError
-from ringplus_tui.core.models import Account
 from ringplus_tui.core.prefill import EMPTY_PREFILL, CredentialsPrefill
 from ringplus_tui.core.scheduler import RefreshBoard
 from ringplus_tui.service.facade import Clock, OAuthService, refresh_token_warning
+from ringplus_tui.service.live import RELOAD_EVERY, AccountEvent, Change, LiveAccounts
 
+from .cells import batch_summary, clock_time
 from .messages import (
-    AccountsChanged,
+    AccountRemoved,
+    AccountRenamed,
+    AccountsEdited,
     AddAccount,
+    OpenAccount,
+    OpenApps,
     PasswordSignIn,
     RefreshRequested,
     SignIn,
-    Tick,
+    TokensDropped,
 )
-from .screens.dashboard import DashboardScreen, clock_time
-
-RELOAD_EVERY = 2
-"""Ticks between checks for settings changed by another process."""
-
+from .screens.dashboard import DashboardScreen
+from .signals import AppSignals, unexpected_message
 
 KEYRING_PROBE_DELAY = 0.5
 """Seconds after start-up before the keyring is probed."""
@@ -51,6 +57,10 @@ class RingPlusApp(App[None]):
         prefill: What a new app's credentials form starts with.
         sign_in_hint: Extra guidance on the sign-in screens (sandbox demo users).
         refresh_automatically: Refresh due accounts by themselves (off in snapshot tests).
+
+    Attributes:
+        live: The accounts' live state and automatic refreshes.
+        signals: The tick and the account events, for every screen in the stack.
     """
 
     TITLE = "ringplus-tui"
@@ -73,11 +83,31 @@ class RingPlusApp(App[None]):
         self.clock = clock
         self.prefill = prefill
         self.sign_in_hint = sign_in_hint
-        self.refresh_automatically = refresh_automatically
-        self.board = RefreshBoard()
-        self.dashboard = DashboardScreen(service, self.board, clock=clock)
+        self.live = LiveAccounts(
+            service,
+            clock=lambda: self.clock(),  # the app's clock, also when a test swaps it
+            automatic=refresh_automatically,
+            spawn=self._spawn,
+        )
+        self.signals = AppSignals(self)
+        self._unsubscribe = self.live.subscribe(self._live_event)
+        self.dashboard = DashboardScreen(service, self.live.board, clock=clock)
         self._ticks = 0
         self._proxy_warned = False
+
+    @property
+    def refresh_automatically(self) -> bool:
+        """Whether due accounts are refreshed by themselves."""
+        return self.live.automatic
+
+    @refresh_automatically.setter
+    def refresh_automatically(self, value: bool) -> None:
+        self.live.automatic = value
+
+    @property
+    def board(self) -> RefreshBoard:
+        """The live refresh state the screens draw (busy accounts, errors, progress)."""
+        return self.live.board
 
     def get_default_screen(self) -> Screen[None]:
         """The dashboard is the bottom of the screen stack (no blank screen under it
@@ -112,20 +142,16 @@ class RingPlusApp(App[None]):
             self.notify(self.service.proxy_warning, title="Proxy", severity="warning", timeout=20)
 
     async def on_unmount(self) -> None:
+        self._unsubscribe()
+        await self.live.aclose()
         await self.service.aclose()
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        if screen is self.dashboard:
-            d = self.dashboard
-            yield SystemCommand("Refresh", "Refresh the selected account", d.action_refresh)
-            yield SystemCommand(
-                "Refresh all", "Refresh every signed-in account", d.action_refresh_all
-            )
-            yield SystemCommand("Sign in", "Sign the selected account in again", d.action_sign_in)
-            yield SystemCommand("Add account", "Add an account and its app", d.action_add_account)
-            yield SystemCommand("Account details", "Open the selected account", d.action_open)
-            yield SystemCommand("Apps", "Add, edit, rename or remove apps", d.action_apps)
+        entries = getattr(screen, "COMMANDS_OF_THE_PALETTE", None)
+        if entries:
+            for title, help_text, action in entries:
+                yield SystemCommand(title, help_text, partial(self.run_action, action, screen))
         else:
             yield from self._screen_commands(screen)
 
@@ -146,7 +172,8 @@ class RingPlusApp(App[None]):
     # -- the one timer -------------------------------------------------------
 
     def tick(self) -> None:
-        """Once a second: notice outside changes, start due refreshes, redraw countdowns.
+        """Once a second: notice outside changes, start due refreshes, redraw countdowns
+        on every screen in the stack.
 
         An unexpected error here is shown, never allowed to stop the timer or the app.
         """
@@ -160,19 +187,24 @@ class RingPlusApp(App[None]):
         self._ticks += 1
         if self._ticks % RELOAD_EVERY == 0:
             self._reload()
-        if self.refresh_automatically:
-            accounts = self.service.settings.accounts.values()
-            due = self.board.scheduler.due(accounts, now, self.board.busy)
-            for name in due:
-                self.board.scheduler.started(name, now)
-                self._refresh(name, auto=True)
-        self.screen.post_message(Tick(now))
+        self.live.tick(now)
+        self.signals.tick.publish(now)
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        """Run one of the live state's background refreshes as a worker (its errors
+        reach :meth:`on_worker_state_changed`)."""
+        self.run_worker(coroutine, group="auto-refresh", exit_on_error=False)
+
+    def _live_event(self, event: AccountEvent) -> None:
+        """Every account event: the clock warnings after a refresh, then to the screens."""
+        if event.change in (Change.REFRESHED, Change.FAILED):
+            self._clock_warning()
+        self.signals.accounts.publish(event)
 
     @work(exclusive=True, group="reload", exit_on_error=False)
     async def _reload(self) -> None:
-        before = self.service.settings.accounts
         try:
-            changed = await self.service.reload()
+            await self.live.reload()
         except RingPlusError as err:
             self.notify(
                 f"{err.message} The app keeps using the settings it had and will not "
@@ -180,102 +212,71 @@ class RingPlusApp(App[None]):
                 title=err.title,
                 severity="error",
             )
-            return
-        if changed:
-            after = self.service.settings.accounts
-            for name, account in after.items():
-                old = before.get(name)
-                if old is None or old.obtained_at != account.obtained_at:
-                    # Another process signed it in or refreshed it: old failures are moot.
-                    self.board.errors.pop(name, None)
-                    self.board.scheduler.succeeded(name)
-            self.screen.post_message(AccountsChanged())
 
     # -- refreshing ------------------------------------------------------------
 
     @on(RefreshRequested)
     def refresh_requested(self, message: RefreshRequested) -> None:
-        names = [n for n in message.accounts if n not in self.board.busy]
+        names = self.live.claim(message.accounts)
         if len(message.accounts) == 1:
             if names:
-                self._refresh(names[0], auto=False)
+                self.run_worker(
+                    self._refresh_one(names[0]),
+                    group=f"refresh:{names[0]}",
+                    exclusive=True,
+                    exit_on_error=False,
+                )
             return
         self._refresh_all(names)
 
-    def _refresh(self, name: str, *, auto: bool) -> None:
-        self.board.busy.add(name)
-        self.screen.post_message(AccountsChanged())
-        self.run_worker(
-            self._refresh_one(name, auto=auto),
-            group=f"refresh:{name}",
-            exclusive=True,
-            exit_on_error=False,
-        )
-
-    async def _refresh_one(self, name: str, *, auto: bool) -> None:
+    async def _refresh_one(self, name: str) -> None:
         try:
-            account = await self.service.refresh(name, force=not auto)
+            account = await self.live.refresh(name)
         except RingPlusError as err:
-            self._failed(name, err)
-            if not auto:
-                self.notify(err.message, title=f"{name}: {err.title}", severity="error")
+            self.notify(err.message, title=f"{name}: {err.title}", severity="error")
             return
-        finally:
-            self.board.busy.discard(name)
-            self.screen.post_message(AccountsChanged())
-        self._succeeded(account)
-        if not auto:
-            self.notify(f"New expiry {clock_time(account.expires_at)}.", title=f"Refreshed {name}")
-
-    def _failed(self, name: str, err: RingPlusError) -> None:
-        self._clock_warning()
-        self.board.errors[name] = err.message
-        self.board.scheduler.failed(name, err, self.clock())
-        if self.screen is self.dashboard:
-            self.dashboard.report(f"{name}: {err.title}. {err.message}", error=True)
-
-    def _succeeded(self, account: Account) -> None:
-        self._clock_warning()
-        self.board.errors.pop(account.name, None)
-        self.board.scheduler.succeeded(account.name)
-        if self.screen is self.dashboard:
-            self.dashboard.report(
-                f"Refreshed {account.name}: new expiry {clock_time(account.expires_at)}."
-            )
+        self.notify(f"New expiry {clock_time(account.expires_at)}.", title=f"Refreshed {name}")
 
     @work(exclusive=True, group="refresh-all", exit_on_error=False)
     async def _refresh_all(self, names: list[str]) -> None:
-        done = failed = 0
-        total = len(names)
-        self.board.busy.update(names)
-        self.board.progress = f"Refreshing all: 0/{total}…"
-        self.screen.post_message(AccountsChanged())
+        result = await self.live.refresh_all(names)
+        self.notify(
+            batch_summary(result),
+            title="Refresh all",
+            severity="warning" if result.failed else "information",
+        )
 
-        def progress(name: str, outcome: Account | RingPlusError) -> None:
-            nonlocal done, failed
-            done += 1
-            self.board.busy.discard(name)
-            if isinstance(outcome, RingPlusError):
-                failed += 1
-                self._failed(name, outcome)
-            else:
-                self.board.errors.pop(name, None)
-                self.board.scheduler.succeeded(name)
-            note = f", {failed} failed" if failed else ""
-            self.board.progress = f"Refreshing all: {done}/{total}{note}…"
-            self.screen.post_message(AccountsChanged())
+    # -- what screens changed ----------------------------------------------------
 
-        try:
-            await self.service.refresh_all(names, on_done=progress)
-        finally:
-            self.board.busy.difference_update(names)
-            self.board.progress = ""
-        summary = f"Refreshed {done - failed} of {total} accounts"
-        summary += f"; {failed} failed (see their rows)." if failed else "."
-        self.notify(summary, title="Refresh all", severity="warning" if failed else "information")
-        if self.screen is self.dashboard:
-            self.dashboard.report(summary, error=bool(failed))
-        self.screen.post_message(AccountsChanged())
+    @on(AccountRenamed)
+    def account_renamed(self, message: AccountRenamed) -> None:
+        self.live.renamed(message.old, message.new)
+
+    @on(AccountRemoved)
+    def account_removed(self, message: AccountRemoved) -> None:
+        self.live.removed(message.account)
+
+    @on(TokensDropped)
+    def tokens_dropped(self, message: TokensDropped) -> None:
+        self.live.tokens_dropped(message.account)
+
+    @on(AccountsEdited)
+    def accounts_edited(self) -> None:
+        self.live.changed()
+
+    @on(OpenAccount)
+    def open_account(self, message: OpenAccount) -> None:
+        from .screens.account import AccountScreen
+
+        self.push_screen(
+            AccountScreen(self.service, self.live.board, message.account, clock=self.clock)
+        )
+
+    @on(OpenApps)
+    def open_apps(self) -> None:
+        from .screens.apps import AppsScreen
+
+        self.push_screen(AppsScreen(self.service))
 
     # -- flows -----------------------------------------------------------
 
@@ -296,8 +297,7 @@ class RingPlusApp(App[None]):
 
     def _signed_in(self, account: str) -> None:
         self._clock_warning()
-        self.board.errors.pop(account, None)
-        self.board.scheduler.succeeded(account)
+        self.live.signed_in(account)
         record = self.service.settings.accounts.get(account)
         who = f" as {record.user}" if record is not None and record.user else ""
         self.notify(f"Signed in{who}; the token is in the secret store.", title=account)
@@ -305,7 +305,6 @@ class RingPlusApp(App[None]):
             warning = refresh_token_warning(self.service.settings.app(record.app), record)
             if warning:
                 self.notify(warning, title="No refresh token", severity="warning", timeout=30)
-        self.screen.post_message(AccountsChanged())
 
     @work(exclusive=True, group="flow", exit_on_error=False)
     async def _sign_in(self, account: str) -> None:
@@ -346,7 +345,7 @@ class RingPlusApp(App[None]):
                 except RingPlusError as err:
                     self.notify(err.message, title=err.title, severity="error")
                     return
-                self.screen.post_message(AccountsChanged())
+                self.live.changed()
                 await self._authorize(choice.name)
                 return
             prefill = CredentialsPrefill(
@@ -357,7 +356,7 @@ class RingPlusApp(App[None]):
         else:
             prefill = self.prefill
         result = await self.push_screen_wait(CredentialsScreen(self.service, prefill))
-        self.screen.post_message(AccountsChanged())
+        self.live.changed()
         if result is not None:
             await self._authorize(result.account)
 
@@ -380,7 +379,7 @@ class RingPlusApp(App[None]):
         users = settings.accounts_of(app)
         prefill = CredentialsPrefill.from_app(settings.apps[app], account=users[0] if users else "")
         result = await self.push_screen_wait(CredentialsScreen(self.service, prefill))
-        self.screen.post_message(AccountsChanged())
+        self.live.changed()
         if result is None:
             return
         account = self.service.settings.accounts.get(result.account)
@@ -403,8 +402,7 @@ class RingPlusApp(App[None]):
 
     def _unexpected(self, error: BaseException) -> None:
         self.notify(
-            f"Something went wrong ({type(error).__name__}). The app keeps running; "
-            "please report this.",
+            unexpected_message(error),
             title="Unexpected error",
             severity="error",
         )

@@ -1,4 +1,7 @@
-"""App-wide messages: screens post requests upward; the app posts news downward."""
+"""App-wide messages: screens post requests and news of what they changed upward.
+
+News goes downward through the app's signals (:mod:`ringplus_tui.tui.signals`).
+"""
 
 from __future__ import annotations
 
@@ -44,16 +47,39 @@ class RefreshRequested(Message):
 
 
 @dataclass
-class Tick(Message):
-    """The app's one clock tick (every second): redraw countdowns from ``now``.
+class AccountRenamed(Message):
+    """A screen renamed an account through the service."""
 
-    Attributes:
-        now: Current time, UTC epoch seconds (read once per tick).
-    """
-
-    now: float
+    old: str
+    new: str
 
 
 @dataclass
-class AccountsChanged(Message):
-    """Accounts changed (a refresh finished, another process wrote the settings)."""
+class AccountRemoved(Message):
+    """A screen removed an account through the service."""
+
+    account: str
+
+
+@dataclass
+class TokensDropped(Message):
+    """A screen forgot or revoked an account's tokens through the service."""
+
+    account: str
+
+
+@dataclass
+class AccountsEdited(Message):
+    """A screen changed apps or accounts through the service (added, saved, edited)."""
+
+
+@dataclass
+class OpenAccount(Message):
+    """Show one account's details."""
+
+    account: str
+
+
+@dataclass
+class OpenApps(Message):
+    """Show the list of apps."""

@@ -6,14 +6,11 @@ Actions that touch the provider or the keyring run in workers; the destructive o
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Button, DataTable, Header, Label, Static
 
 from ringplus_tui.core.errors import RingPlusError
@@ -21,25 +18,28 @@ from ringplus_tui.core.models import Account, mask
 from ringplus_tui.core.scheduler import RefreshBoard
 from ringplus_tui.core.status import account_margin, format_countdown
 from ringplus_tui.service.facade import Clock, OAuthService
+from ringplus_tui.service.live import AccountEvent, Change
 
-from ..messages import AccountsChanged, PasswordSignIn, RefreshRequested, SignIn, Tick
+from ..cells import status_text, utc_time
+from ..messages import (
+    AccountRemoved,
+    AccountRenamed,
+    PasswordSignIn,
+    RefreshRequested,
+    SignIn,
+    TokensDropped,
+)
+from ..signals import LiveScreen
 from ..widgets import KeysFooter
-from .dashboard import status_text
 from .modals import ConfirmModal, TextModal
 
 
-def _utc(epoch: float | None) -> str:
-    if epoch is None:
-        return "—"
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-class AccountScreen(Screen[None]):
+class AccountScreen(LiveScreen[None]):
     """Details and actions for one account.
 
     Args:
         service: The OAuth service.
-        board: The app's refresh state.
+        board: The live refresh state (busy accounts, errors); read only.
         account: The account's name.
         clock: Returns the current time, UTC epoch seconds.
     """
@@ -73,6 +73,8 @@ class AccountScreen(Screen[None]):
         self.clock = clock
         self._token: str | None = None
         self._revealed = False
+        self._own_news = 0  # UPDATED events this screen caused, already drawn
+        self._own_change = False  # a rename or removal by this screen is under way
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -108,7 +110,10 @@ class AccountScreen(Screen[None]):
         """Draw the details from the settings at ``now``."""
         account = self.record
         if account is None:
-            self.dismiss(None)
+            # Removed elsewhere: nothing to show (this screen's own rename or removal
+            # is under way otherwise, and says itself where to go).
+            if not self._own_change and self.is_current:
+                self.dismiss(None)
             return
         self.sub_title = f"{account.name} · {account.app}"
         left = None if account.expires_at is None else account.expires_at - now
@@ -128,12 +133,12 @@ class AccountScreen(Screen[None]):
         rows += [
             ("App", account.app),
             ("Scopes", " ".join(account.scope) or "—"),
-            ("Obtained at", _utc(account.obtained_at)),
+            ("Obtained at", utc_time(account.obtained_at)),
             (
                 "Expires at",
-                _utc(account.expires_at) + (" (assumed)" if account.lifetime_assumed else ""),
+                utc_time(account.expires_at) + (" (assumed)" if account.lifetime_assumed else ""),
             ),
-            ("Last refresh", _utc(account.last_refresh_at)),
+            ("Last refresh", utc_time(account.last_refresh_at)),
             ("Token type", account.token_type or "—"),
             ("Refresh token", "stored" if account.has_refresh_token else "none"),
             ("Auto refresh", auto),
@@ -148,12 +153,21 @@ class AccountScreen(Screen[None]):
             text.append("\n")
         self.query_one("#details", Static).update(text)
 
-    @on(Tick)
-    def tick(self, message: Tick) -> None:
-        self.redraw(message.now)
+    def live_tick(self, now: float) -> None:
+        """Count down."""
+        self.redraw(now)
 
-    @on(AccountsChanged)
+    def live_event(self, event: AccountEvent) -> None:
+        """Redraw when this account changed (refreshed, signed in, changed elsewhere)."""
+        if event.names and self.account not in event.names:
+            return
+        if event.change is Change.UPDATED and self._own_news:
+            self._own_news -= 1  # this screen's own rename or drop, drawn already
+            return
+        self.changed()
+
     def changed(self) -> None:
+        """Draw everything again: details, token, phone lines."""
         self.redraw(self.clock())
         self.load_token()
         self.load_lines()
@@ -272,12 +286,16 @@ class AccountScreen(Screen[None]):
         new = await self.app.push_screen_wait(TextModal("New name for the account", self.account))
         if not new or new == self.account:
             return
+        self._own_change = True  # until self.account is the new name
         try:
             await self.service.rename_account(self.account, new)
         except RingPlusError as err:
             self.say(f"{err.title}: {err.message}", error=True)
             return
-        self.board.scheduler.forget(self.account)
+        finally:
+            self._own_change = False
+        self._own_news += 1
+        self.app.post_message(AccountRenamed(self.account, new))
         self.account = new
         self.say(f"Renamed to {new}.")
         self.redraw(self.clock())
@@ -324,13 +342,14 @@ class AccountScreen(Screen[None]):
         )
         if not sure:
             return
+        self._own_change = True
         try:
             await self.service.remove_account(self.account)
         except RingPlusError as err:
+            self._own_change = False
             self.say(f"{err.title}: {err.message}", error=True)
             return
-        self.board.scheduler.forget(self.account)
-        self.board.errors.pop(self.account, None)
+        self.app.post_message(AccountRemoved(self.account))
         self.notify(f"Removed {self.account}.")
         self.dismiss(None)
 
@@ -343,7 +362,8 @@ class AccountScreen(Screen[None]):
         except RingPlusError as err:
             self.say(f"{err.title}: {err.message}", error=True)
             return
-        self.board.errors.pop(self.account, None)
+        self._own_news += 1
+        self.app.post_message(TokensDropped(self.account))
         self._token = None
         self._show_token()
         self.redraw(self.clock())

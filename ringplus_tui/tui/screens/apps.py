@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
 from ringplus_tui.core.errors import RingPlusError
 from ringplus_tui.service.facade import OAuthService
+from ringplus_tui.service.live import AccountEvent, Change
 
-from ..messages import AccountsChanged, AddAccount
+from ..messages import AccountsEdited, AddAccount
+from ..signals import LiveScreen
 from ..widgets import KeysFooter
 from .modals import ConfirmModal, TextModal
 
 
-class AppsScreen(Screen[None]):
+class AppsScreen(LiveScreen[None]):
     """Every app with its ``client_id``, provider and the accounts that use it.
 
     Args:
@@ -61,7 +62,11 @@ class AppsScreen(Screen[None]):
     def on_screen_suspend(self) -> None:
         self.say("")  # a result line would be stale by the time this screen is back
 
-    @on(AccountsChanged)
+    def live_event(self, event: AccountEvent) -> None:
+        """Accounts added, removed or renamed change the Accounts column."""
+        if event.change is Change.UPDATED:
+            self.reload()
+
     def reload(self) -> None:
         """Rebuild the rows from the settings."""
         table = self.query_one(DataTable)
@@ -108,6 +113,7 @@ class AppsScreen(Screen[None]):
         except RingPlusError as err:
             self.say(f"{err.title}: {err.message}", error=True)
             return
+        self.post_message(AccountsEdited())
         self.reload()
         self.say(f"Renamed {old} to {new}.")
 
@@ -133,5 +139,6 @@ class AppsScreen(Screen[None]):
         except RingPlusError as err:
             self.say(f"{err.title}: {err.message}", error=True)
             return
+        self.post_message(AccountsEdited())
         self.reload()
         self.say(f"Removed {name}" + (f" and {', '.join(users)}." if users else "."))

@@ -16,7 +16,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Button, Header, LoadingIndicator, Static
 
 from ringplus_tui.core.errors import (
@@ -29,7 +28,7 @@ from ringplus_tui.core.models import PendingAuthorization
 from ringplus_tui.core.status import format_countdown
 from ringplus_tui.service.facade import OAuthService
 
-from ..messages import Tick
+from ..signals import LiveScreen
 from ..widgets import KeysFooter, PasteInput
 
 
@@ -39,7 +38,7 @@ def _has_graphical_browser() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-class AuthorizeScreen(Screen[bool]):
+class AuthorizeScreen(LiveScreen[bool]):
     """Sign one account in through the authorization URL and the pasted redirect.
 
     Args:
@@ -141,10 +140,9 @@ class AuthorizeScreen(Screen[bool]):
         )
         self.query_one("#open-for", Static).update(text)
 
-    @on(Tick)
-    def tick(self, message: Tick) -> None:
+    def live_tick(self, now: float) -> None:
         """Count the time left down, with the app's one clock."""
-        self._show_time_left(message.now)
+        self._show_time_left(now)
 
     async def _stop_listening(self) -> None:
         """Stop an earlier listener and wait until its port is free again."""

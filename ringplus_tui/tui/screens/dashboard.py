@@ -1,74 +1,49 @@
 """The dashboard: every account, its token status and a live countdown.
 
-The app's one timer sends a :class:`~ringplus_tui.tui.messages.Tick` each second;
-each tick recomputes every visible row from the absolute ``expires_at``, so
-nothing drifts. Refreshes are requested from the app, which runs them in workers.
+The app's one tick (a signal every screen hears, also under a dialog) recomputes
+the visible rows' status and countdown from the absolute ``expires_at``, so
+nothing drifts. Account events change the rows they name, in place; only accounts
+added or removed (or filtered in or out) add or remove rows. The order by expiry
+is restored once when a "refresh all" ends and otherwise at most once a tick,
+with the cursor staying on its account. Refreshes are requested from the app.
 """
 
 from __future__ import annotations
-
-from datetime import datetime
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static
 
 from ringplus_tui.core.models import Account
 from ringplus_tui.core.scheduler import RefreshBoard
-from ringplus_tui.core.status import TokenStatus, format_countdown, token_status
+from ringplus_tui.core.status import TokenStatus, token_status
 from ringplus_tui.service.facade import Clock, OAuthService
+from ringplus_tui.service.live import AccountEvent, Change
 
-from ..messages import AccountsChanged, AddAccount, RefreshRequested, SignIn, Tick
+from ..cells import BROKEN_ROW, COLUMNS, LIVE, WIDTHS, batch_summary, clock_time, row_cells
+from ..messages import AddAccount, OpenAccount, OpenApps, RefreshRequested, SignIn
+from ..signals import LiveScreen
 from ..widgets import CountdownTable, KeysFooter
 
-STATUS_STYLE = {
-    TokenStatus.VALID: "bold green",
-    TokenStatus.EXPIRING: "bold yellow",
-    TokenStatus.EXPIRED: "bold red",
-    TokenStatus.SIGNED_OUT: "dim",
-    TokenStatus.NEEDS_SIGN_IN: "bold magenta",
-}
-COLUMNS = ("Account", "Status", "Left", "Expires", "App", "User", "Lines", "Refreshed")
-"""What dies when comes first, so it is visible at 80 columns; the rest scrolls."""
-WIDTHS = (None, 19, 7, 8, None, None, 5, 9)
-"""Fixed widths where the content's width is known: nothing to measure for 1,000 rows."""
-_LIVE = range(1, 4)  # the columns a tick changes: status, countdown, expiry
+_FIXED_WIDTH = {index for index, width in enumerate(WIDTHS) if width is not None}
+NO_MATCH = "No account matches the filter; Escape clears it."
+BATCH_FLUSH_DELAY = 0.25
+"""Seconds a "refresh all"'s rows wait to be drawn together (its end draws at once)."""
 
 
-def clock_time(epoch: float | None) -> str:
-    """Local wall-clock time ``HH:MM:SS`` of an epoch, or ``—``."""
-    if epoch is None:
-        return "—"
-    return datetime.fromtimestamp(epoch).strftime("%H:%M:%S")
+def _order(account: Account) -> tuple[bool, float, str]:
+    """Soonest expiry first; accounts without one last."""
+    return (account.expires_at is None, account.expires_at or 0, account.name)
 
 
-def status_text(account: Account, now: float, board: RefreshBoard) -> Text:
-    """The status cell: the token's status, or ``refreshing…``, plus a retry/error note."""
-    if account.name in board.busy:
-        return Text("refreshing…", style="bold cyan")
-    status = token_status(account, now)
-    text = Text(status.value, style=STATUS_STYLE[status])
-    note = board.note(account.name, now)
-    if note:
-        text.append(f" · {note}", style="red")
-    return text
-
-
-def _user_name(user: str | None) -> str:
-    if not user:
-        return "—"
-    return user.split(" <", 1)[0]
-
-
-class DashboardScreen(Screen[None]):
+class DashboardScreen(LiveScreen[None]):
     """All accounts with status and countdown; refresh and sign in from here.
 
     Args:
         service: The OAuth service.
-        board: The app's refresh state (busy accounts, errors, progress).
+        board: The live refresh state (busy accounts, errors, progress); read only.
         clock: Returns the current time, UTC epoch seconds.
     """
 
@@ -84,6 +59,15 @@ class DashboardScreen(Screen[None]):
         Binding("slash", "filter", "Filter"),
         Binding("q", "app.quit", "Quit"),
     ]
+    COMMANDS_OF_THE_PALETTE = (
+        ("Refresh", "Refresh the selected account", "refresh"),
+        ("Refresh all", "Refresh every signed-in account", "refresh_all"),
+        ("Sign in", "Sign the selected account in again", "sign_in"),
+        ("Add account", "Add an account and its app", "add_account"),
+        ("Account details", "Open the selected account", "open"),
+        ("Apps", "Add, edit, rename or remove apps", "apps"),
+    )
+    """(title, help, action) of the command palette's entries for this screen."""
 
     def __init__(self, service: OAuthService, board: RefreshBoard, *, clock: Clock) -> None:
         super().__init__()
@@ -91,8 +75,13 @@ class DashboardScreen(Screen[None]):
         self.board = board
         self.clock = clock
         self._rows: list[str] = []
-        self._shown: dict[tuple[int, int], Text | str] = {}
+        self._shown: dict[tuple[str, int], Text | str] = {}
         self._resumed = False
+        self._pending: set[str] = set()  # rows an event changed, not drawn yet
+        self._check_rows = False  # an event may have added or removed accounts
+        self._flush_due = False
+        self._unsorted = False  # a row's expiry changed since the last sort
+        self._batches = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -123,14 +112,18 @@ class DashboardScreen(Screen[None]):
         row = table.cursor_row
         return self._rows[row] if 0 <= row < len(self._rows) else None
 
-    def _visible(self) -> list[Account]:
+    @property
+    def rows(self) -> tuple[str, ...]:
+        """The accounts shown, top to bottom."""
+        return tuple(self._rows)
+
+    def _matches(self, account: Account) -> bool:
         words = self.query_one("#filter", Input).value.strip().lower()
-        accounts = [
-            account
-            for account in self.service.settings.accounts.values()
-            if not words or words in f"{account.name} {account.app} {account.user or ''}".lower()
-        ]
-        return sorted(accounts, key=lambda a: (a.expires_at is None, a.expires_at or 0, a.name))
+        return not words or words in f"{account.name} {account.app} {account.user or ''}".lower()
+
+    def _visible(self) -> list[Account]:
+        accounts = [a for a in self.service.settings.accounts.values() if self._matches(a)]
+        return sorted(accounts, key=_order)
 
     def reload(self) -> None:
         """Rebuild the rows (sorted by expiry, soonest first, filtered)."""
@@ -141,65 +134,165 @@ class DashboardScreen(Screen[None]):
             table.add_column(name, key=name, width=width)
         self._rows = []
         self._shown = {}
+        self._pending.clear()
+        self._check_rows = self._unsorted = False
         now = self.clock()
         for account in self._visible():
-            table.add_row(*self._cells(account, now), key=account.name)
+            self._add_row(table, account, now)
             self._rows.append(account.name)
+        self._after_rows_changed(keep)
+
+    def _after_rows_changed(self, keep: str | None) -> None:
+        table = self.query_one(DataTable)
         empty = not self.service.settings.accounts
         self.query_one("#empty").display = empty
         table.display = not empty
-        no_match = "No account matches the filter; Escape clears it."
         if not empty and not self._rows:
-            self.report(no_match)
-        elif str(self.query_one("#last-result", Static).render()) == no_match:
+            self.report(NO_MATCH)
+        elif str(self.query_one("#last-result", Static).render()) == NO_MATCH:
             self.report("")  # the filter matches again
-        if keep in self._rows:
+        if keep in self._rows and table.cursor_row != self._rows.index(keep):
             table.move_cursor(row=self._rows.index(keep))
         self._show_progress()
 
     def _cells(self, account: Account, now: float) -> tuple[Text | str, ...]:
-        remaining = None if account.expires_at is None else account.expires_at - now
-        return (
-            account.name,
-            status_text(account, now, self.board),
-            format_countdown(remaining),
-            clock_time(account.expires_at),
-            account.app,
-            _user_name(account.user),
-            "—" if account.phone_lines is None else str(account.phone_lines),
-            clock_time(account.last_refresh_at),
-        )
+        try:
+            return row_cells(account, now, self.board)
+        except Exception:  # one bad record must not stop the others
+            return (account.name, *BROKEN_ROW[1:])
 
-    @on(Tick)
-    def tick(self, message: Tick) -> None:
+    def _add_row(self, table: DataTable[Text | str], account: Account, now: float) -> None:
+        cells = self._cells(account, now)
+        table.add_row(*cells, key=account.name)
+        for column in LIVE:  # what the table shows, so a tick changes only what differs
+            self._shown[(account.name, column)] = cells[column]
+
+    def _sync_rows(self) -> None:
+        """Add the rows of accounts that appeared and remove those of accounts that went
+        (or that the filter hides now); the other rows stay as they are."""
+        table = self.query_one(CountdownTable)
+        accounts = self.service.settings.accounts
+        wanted = {name for name, a in accounts.items() if self._matches(a)}
+        shown = set(self._rows)
+        if wanted == shown:
+            return
+        keep = self.selected
+        now = self.clock()
+        for name in shown - wanted:
+            table.remove_row(name)
+            for column in LIVE:
+                self._shown.pop((name, column), None)
+        for name in sorted(wanted - shown):
+            self._add_row(table, accounts[name], now)
+        self._rows = [n for n in self._rows if n in wanted] + sorted(wanted - shown)
+        self._sort(keep)
+        self._after_rows_changed(keep)
+
+    def _update_rows(self, names: set[str]) -> None:
+        """Draw the changed accounts' rows again, in place."""
+        table = self.query_one(CountdownTable)
+        accounts = self.service.settings.accounts
+        now = self.clock()
+        changes: list[tuple[str, str, Text | str]] = []
+        for name in names:
+            account = accounts.get(name)
+            if account is None or name not in table.rows:
+                continue
+            row = table.get_row(name)
+            for column, value in enumerate(self._cells(account, now)):
+                if column == 0 or row[column] == value:
+                    continue
+                if column in _FIXED_WIDTH:
+                    changes.append((name, COLUMNS[column], value))
+                else:  # a name of unknown width: let the column grow to fit it
+                    table.update_cell(name, COLUMNS[column], value, update_width=True)
+                if column in LIVE:
+                    self._shown[(name, column)] = value
+            self._unsorted = True
+        table.update_live_cells(changes)
+
+    def _sort(self, keep: str | None = None) -> None:
+        """Order the rows by expiry (soonest first), the cursor staying on its account."""
+        self._unsorted = False
+        accounts = self.service.settings.accounts
+        order = sorted((n for n in self._rows if n in accounts), key=lambda n: _order(accounts[n]))
+        if order == self._rows:
+            return
+        keep = keep or self.selected
+        position = {name: index for index, name in enumerate(order)}
+        table = self.query_one(CountdownTable)
+        table.sort("Account", key=lambda name: position.get(name, len(position)))
+        self._rows = order
+        if keep in position:
+            table.move_cursor(row=position[keep])
+
+    def _flush(self) -> None:
+        """Apply the events that came since the last flush, in one pass."""
+        self._flush_due = False
+        if self._check_rows:
+            self._check_rows = False
+            self._sync_rows()
+        names, self._pending = self._pending, set()
+        self._update_rows(names)
+
+    def live_event(self, event: AccountEvent) -> None:
+        """Note what the event changed; the rows are drawn once for all events that
+        arrive together."""
+        if event.change is Change.UPDATED:
+            self._check_rows = True
+            if not event.names:  # any account may have changed (an app renamed, say)
+                self._pending.update(self._rows)
+        self._pending.update(event.names)
+        if event.change is Change.BATCH_STARTED:
+            self._batches += 1
+            self._show_progress()  # and then once a tick: each line costs a layout
+        if self.is_current and not event.batch:
+            if event.change is Change.REFRESHED and event.account is not None:
+                expiry = clock_time(event.account.expires_at)
+                self.report(f"Refreshed {event.account.name}: new expiry {expiry}.")
+            elif event.change is Change.FAILED and event.error is not None:
+                error = event.error
+                self.report(f"{event.names[0]}: {error.title}. {error.message}", error=True)
+        if event.change is Change.BATCH_DONE:
+            self._batches = max(0, self._batches - 1)
+            self._flush()
+            self._sort()
+            if self.is_current and event.result is not None:
+                self.report(batch_summary(event.result), error=bool(event.result.failed))
+            return
+        if not self._flush_due:
+            self._flush_due = True
+            if event.batch:  # dozens a second: draw them together, a few times a second
+                self.set_timer(BATCH_FLUSH_DELAY, self._flush, name="draw refreshed rows")
+            else:
+                self.call_later(self._flush)
+
+    def live_tick(self, now: float) -> None:
         """Update the visible rows' status and countdown (one clock read per tick, by the
         app). Rows scrolled out of view are brought up to date when they scroll in,
         so a thousand accounts cost no more per second than a screenful."""
-        table = self.query_one(DataTable)
+        table = self.query_one(CountdownTable)
         accounts = self.service.settings.accounts
         if len(accounts) != len(self._rows) or any(n not in accounts for n in self._rows):
-            self.reload()
-            return
+            self._sync_rows()
+        if self._unsorted and not self._batches:
+            self._sort()
         first = max(0, int(table.scroll_y))
         last = min(len(self._rows), first + table.size.height + 1)
         changes: list[tuple[str, str, Text | str]] = []
         for row in range(first, last):
             name = self._rows[row]
-            try:
-                cells = self._cells(accounts[name], message.now)
-            except Exception:  # one bad record must not stop the others
-                cells = ("", Text("expiry unknown", style="red"), "—", "—", "", "", "", "—")
-            for column in _LIVE:
+            account = accounts.get(name)
+            if account is None:
+                continue
+            cells = self._cells(account, now)
+            for column in LIVE:
                 value = cells[column]
-                if self._shown.get((row, column)) != value:
-                    self._shown[(row, column)] = value
+                if self._shown.get((name, column)) != value:
+                    self._shown[(name, column)] = value
                     changes.append((name, COLUMNS[column], value))
-        self.query_one(CountdownTable).update_live_cells(changes)
+        table.update_live_cells(changes)
         self._show_progress()
-
-    @on(AccountsChanged)
-    def accounts_changed(self) -> None:
-        self.reload()
 
     def _show_progress(self) -> None:
         if self.board.progress:
@@ -250,18 +343,14 @@ class DashboardScreen(Screen[None]):
 
     def action_apps(self) -> None:
         """Open the list of apps."""
-        from .apps import AppsScreen
-
-        self.app.push_screen(AppsScreen(self.service))
+        self.post_message(OpenApps())
 
     def action_open(self) -> None:
         """Open the selected account's details."""
         name = self.selected
         if name is None:
             return
-        from .account import AccountScreen
-
-        self.app.push_screen(AccountScreen(self.service, self.board, name, clock=self.clock))
+        self.post_message(OpenAccount(name))
 
     @on(DataTable.RowSelected)
     def row_selected(self) -> None:
