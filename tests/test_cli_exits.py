@@ -14,6 +14,7 @@ from ringplus_tui.core.errors import (
     NeedsSignInError,
     NetworkError,
     SecretStoreError,
+    SettingsFileError,
     TokenEndpointError,
 )
 from ringplus_tui.core.validation import FieldError
@@ -38,7 +39,7 @@ def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
         (NetworkError("x"), 4),
         (ConfigError("x"), 2),
         (FieldError("redirect_uri", "x"), 2),
-        (exits.SettingsUnreadableError("x"), 1),
+        (SettingsFileError("x"), 1),
         (SecretStoreError("x"), 1),
         (TokenEndpointError("x"), 1),
         (KeyboardInterrupt(), 130),

@@ -62,7 +62,7 @@ def test_a_symlinked_lock_file_is_refused_with_a_message(profile: Path, tmp_path
     assert SettingsStore(profile).load() == SETTINGS  # nothing changed
 
     result = run_cli(profile, "account", "add", "bob", "--app", "work")
-    assert result.returncode == 2
+    assert result.returncode == 1  # the files need fixing, not the command
     assert "is a symbolic link" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -85,7 +85,7 @@ def test_a_lock_file_that_is_not_a_file_gives_a_message(profile: Path) -> None:
     with pytest.raises(ConfigError, match="Cannot use the lock file"):
         SettingsStore(profile).update(lambda s: s.without_account("alice"))
     result = run_cli(profile, "account", "add", "bob", "--app", "work")
-    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.returncode == 1 and "Traceback" not in result.stderr
 
 
 def test_a_symlinked_config_toml_is_written_through_its_link(tmp_path: Path) -> None:
@@ -138,7 +138,7 @@ def test_a_directory_others_can_write_is_refused_saying_how_to_fix_it(profile: P
     assert f"chmod o-w '{profile}'" in caught.value.message
 
     result = run_cli(profile, "token", "alice")
-    assert result.returncode == 2
+    assert result.returncode == 1  # the files need fixing, not the command
     assert "chmod o-w" in result.stderr and "Traceback" not in result.stderr
     profile.chmod(0o700)
     assert SettingsStore(profile).load() == SETTINGS

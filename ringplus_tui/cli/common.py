@@ -113,7 +113,7 @@ def run_command(config_dir: Path, command: Command, args: argparse.Namespace) ->
     try:
         return asyncio.run(main())
     except RingPlusError as error:
-        return exits.fail(error, config_dir)
+        return exits.fail(error)
     finally:
         finish_secret_writes()
 

@@ -14,15 +14,21 @@
 A settings file that cannot be read is a failure (1), not a usage error (2): the
 command was typed correctly and a name in it may well exist; the file needs fixing,
 which the message says (file, line, key). So ``status`` and the dashboard launch
-agree on 1, and 2 keeps meaning "change what you typed".
+agree on 1, and 2 keeps meaning "change what you typed". The store says which it is
+(:class:`~ringplus_tui.core.errors.SettingsFileError` for the files themselves).
 """
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from ringplus_tui.core.errors import ConfigError, NeedsSignInError, NetworkError, RingPlusError
+from ringplus_tui.core.errors import (
+    ConfigError,
+    NeedsSignInError,
+    NetworkError,
+    RingPlusError,
+    SettingsFileError,
+)
 
 OK = 0
 FAILURE = 1
@@ -32,19 +38,11 @@ TEMPORARY = 4
 INTERRUPTED = 130
 
 
-class SettingsUnreadableError(ConfigError):
-    """The settings file itself cannot be used: unreadable, not TOML, or an invalid value.
-
-    The command line tells this apart from a :class:`ConfigError` about a name (an
-    unknown account) by reading the settings again (:func:`classify`).
-    """
-
-
 EXIT_STATUS: dict[type[BaseException], int] = {
     KeyboardInterrupt: INTERRUPTED,
     NeedsSignInError: NEEDS_SIGN_IN,
     NetworkError: TEMPORARY,
-    SettingsUnreadableError: FAILURE,
+    SettingsFileError: FAILURE,
     ConfigError: USAGE,  # unknown app/account, a taken name, an invalid field
     RingPlusError: FAILURE,
 }
@@ -58,25 +56,6 @@ def exit_status(error: BaseException) -> int:
         if cls in EXIT_STATUS:
             return EXIT_STATUS[cls]
     return FAILURE
-
-
-def classify(error: RingPlusError, config_dir: Path | None) -> RingPlusError:
-    """``error``, or a :class:`SettingsUnreadableError` with its words when it is a
-    :class:`ConfigError` and the settings in ``config_dir`` do not load.
-
-    Args:
-        error: What a command raised.
-        config_dir: The settings directory; ``None`` when the command uses none.
-    """
-    if type(error) is not ConfigError or config_dir is None:
-        return error
-    from ringplus_tui.store.settings import SettingsStore
-
-    try:
-        SettingsStore(config_dir).load()
-    except ConfigError:
-        return SettingsUnreadableError(error.message, title=error.title)
-    return error
 
 
 FLAG_OF_FIELD = {
@@ -97,14 +76,12 @@ FLAG_OF_FIELD = {
 """The command-line spelling of each form field a :class:`FieldError` can name."""
 
 
-def fail(error: RingPlusError, config_dir: Path | None = None) -> int:
+def fail(error: RingPlusError) -> int:
     """Report ``error`` on stderr as ``ringplus-tui: TITLE: MESSAGE`` (a field error
     as ``ringplus-tui: --flag: MESSAGE``) and return its exit status.
 
     Args:
         error: What went wrong.
-        config_dir: The settings directory, to tell unreadable settings from an
-            unknown name (:func:`classify`).
     """
     from ringplus_tui.core.validation import FieldError
 
@@ -112,6 +89,5 @@ def fail(error: RingPlusError, config_dir: Path | None = None) -> int:
         flag = FLAG_OF_FIELD.get(error.field, error.field)
         print(f"ringplus-tui: {flag}: {error.message}", file=sys.stderr)
         return USAGE
-    error = classify(error, config_dir)
     print(f"ringplus-tui: {error.title}: {error.message}", file=sys.stderr)
     return exit_status(error)

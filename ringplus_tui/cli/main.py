@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_dashboard(config_dir)
         return int(args.run(args))
     except RingPlusError as err:
-        return exits.fail(err, config_dir)
+        return exits.fail(err)
     except KeyboardInterrupt:
         return exits.INTERRUPTED
 

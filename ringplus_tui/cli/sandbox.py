@@ -23,6 +23,12 @@ def add_parser(
     sandbox.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
     sandbox.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     sandbox.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="also listen on a non-loopback --host: plain HTTP with published demo "
+        "passwords, reachable by anyone on that network",
+    )
+    sandbox.add_argument(
         "--token-lifetime",
         type=int,
         default=86400,
@@ -59,6 +65,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
         token_lifetime=args.token_lifetime,
         rotate_refresh_tokens=args.rotate_refresh_tokens,
         latency=args.latency,
+        allow_remote=args.allow_remote,
     )
     try:
         sandbox.start()

@@ -82,7 +82,7 @@ def run_token(args: argparse.Namespace) -> int:
     try:
         found = fast_token(config_dir, args.account, min_validity=args.min_validity or 0.0)
     except RingPlusError as error:
-        return exits.fail(error, config_dir)
+        return exits.fail(error)
     if found is not None:
         print(found)
         return 0

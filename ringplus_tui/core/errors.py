@@ -59,6 +59,15 @@ class ConfigError(RingPlusError):
     title = "Settings problem"
 
 
+class SettingsFileError(ConfigError):
+    """The settings or state files themselves cannot be used: unreadable, not valid TOML
+    or JSON, an invalid value, unsafe ownership or permissions, or not writable.
+
+    Apart from a :class:`ConfigError` about a name (an unknown or taken app or
+    account), which the person fixes by typing something else.
+    """
+
+
 class SecretStoreError(RingPlusError):
     """The OS keyring could not store or return a secret.
 

@@ -152,7 +152,10 @@ class Tokens:
                 await self.records.update_account(
                     name, lambda account: replace(account, needs_sign_in=True)
                 )
-            said = error.description or error.error or "HTTP 400, no reason given"
+            if error.error:
+                said = error.error + (f": {error.description}" if error.description else "")
+            else:  # a bare 400 (glewlwyd sends an empty one)
+                said = "HTTP 400" + (f": {error.description}" if error.description else "")
             raise NeedsSignInError(
                 f"The provider no longer accepts the refresh token of '{name}' "
                 f"({said}); the stored token was kept. {self.hints.sign_in(name)}",

@@ -27,7 +27,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ringplus_tui.core.errors import ConfigError
+from ringplus_tui.core.errors import SettingsFileError
 
 Tables = dict[str, dict[str, Any]]
 """Per app or account name, its table as plain values."""
@@ -45,7 +45,7 @@ def read_text(path: Path) -> str | None:
     except FileNotFoundError:
         return None
     except OSError as err:
-        raise ConfigError(
+        raise SettingsFileError(
             f"Cannot read {path}: {err.strerror}. Check the file's permissions."
         ) from err
     return raw.decode("utf-8-sig", errors="replace")
@@ -60,7 +60,7 @@ def parse_text(text: str, path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise ConfigError(
+        raise SettingsFileError(
             f"{path} is not valid TOML ({err}). Fix that line, or move the file "
             "away to start with empty settings."
         ) from err

@@ -18,7 +18,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from ringplus_tui.core.errors import ConfigError
+from ringplus_tui.core.errors import SettingsFileError
 
 Signature = tuple[int, int, int]
 """A file's inode, size and modification time (ns): cheap to take, changes on any write."""
@@ -94,7 +94,7 @@ def check_private(path: Path, what: str) -> None:
     )
     if st.st_uid != uid:
         owner = _user_name(st.st_uid)
-        raise ConfigError(
+        raise SettingsFileError(
             f"{what} {path} belongs to another user ({owner}). {risk} If it is yours, "
             f"run: chown {_user_name(uid)} '{path}'; otherwise use another directory "
             "(--config-dir).",
@@ -102,13 +102,13 @@ def check_private(path: Path, what: str) -> None:
         )
     mode = stat.S_IMODE(st.st_mode)
     if mode & stat.S_IWOTH:
-        raise ConfigError(
+        raise SettingsFileError(
             f"{what} {path} can be changed by every user on this machine. {risk} "
             f"Run: chmod o-w '{path}' (or chmod {_private_mode(st)} '{path}').",
             title="Settings not private",
         )
     if mode & stat.S_IWGRP and not _private_group(st.st_gid):
-        raise ConfigError(
+        raise SettingsFileError(
             f"{what} {path} can be changed by the members of the group "
             f"'{_group_name(st.st_gid)}'. {risk} Run: chmod g-w '{path}' "
             f"(or chmod {_private_mode(st)} '{path}').",

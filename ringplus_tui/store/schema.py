@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from ringplus_tui.core.errors import ConfigError
+from ringplus_tui.core.errors import SettingsFileError
 from ringplus_tui.core.models import (
     CLIENT_AUTH_METHODS,
     PROVIDERS,
@@ -35,9 +35,9 @@ def expect(value: Any, kinds: type | tuple[type, ...], where: str, what: str) ->
     """
     allowed = kinds if isinstance(kinds, tuple) else (kinds,)
     if isinstance(value, bool) and bool not in allowed:
-        raise ConfigError(f"{where} must be {what}, not {value!r}.")
+        raise SettingsFileError(f"{where} must be {what}, not {value!r}.")
     if not isinstance(value, kinds):
-        raise ConfigError(f"{where} must be {what}, not {value!r:.40}.")
+        raise SettingsFileError(f"{where} must be {what}, not {value!r:.40}.")
     return value
 
 
@@ -72,7 +72,7 @@ def _params(value: Any, where: str) -> tuple[tuple[str, str], ...]:
     for key, item in value.items():
         expect(item, str, f"{where}.{key}", "a string")
         if key in RESERVED_AUTHORIZATION_PARAMS:
-            raise ConfigError(f"{where} must not set '{key}': the sign-in sets it itself.")
+            raise SettingsFileError(f"{where} must not set '{key}': the sign-in sets it itself.")
     return tuple((str(key), str(item)) for key, item in value.items())
 
 
@@ -118,7 +118,7 @@ class Field:
         """
         value = self.kind.load(table[self.key], f"{where} {self.key}")
         if self.choices and value not in self.choices:
-            raise ConfigError(
+            raise SettingsFileError(
                 f"{where} {self.key} must be one of {', '.join(self.choices)}, not '{value}'."
             )
         return value
@@ -198,7 +198,7 @@ def check_keys(table: Mapping[str, Any], allowed: Iterable[str], where: str) -> 
 
             close = difflib.get_close_matches(key, sorted(known), n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
-            raise ConfigError(f"{where} has an unknown key '{key}'.{hint}")
+            raise SettingsFileError(f"{where} has an unknown key '{key}'.{hint}")
 
 
 def load_values(fields: Iterable[Field], table: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -217,7 +217,7 @@ def make_account(name: str, values: Mapping[str, Any], where: str) -> Account:
         ConfigError: It names no app.
     """
     if "app" not in values:
-        raise ConfigError(f"{where} app must be the name of an app, not None.")
+        raise SettingsFileError(f"{where} app must be the name of an app, not None.")
     merged = {f.key: values.get(f.key, f.default) for f in ACCOUNT_FIELDS}
     return Account(name=name, **merged)
 
@@ -233,12 +233,12 @@ def parse_app(name: str, table: Mapping[str, Any], where: str) -> AppConfig:
     preset_name = TEXT.load(table.get(PROVIDER_KEY, "custom"), f"{where} provider")
     if preset_name != "custom" and preset_name not in PROVIDERS:
         choices = ", ".join(['"custom"', *(f'"{p}"' for p in PROVIDERS)])
-        raise ConfigError(f"{where} provider must be one of {choices}, not '{preset_name}'.")
+        raise SettingsFileError(f"{where} provider must be one of {choices}, not '{preset_name}'.")
     base = PROVIDERS.get(preset_name)
     defaults = {f.key: getattr(base, f.key) if base else f.default for f in PROVIDER_FIELDS}
     endpoints = {**defaults, **load_values(PROVIDER_FIELDS[:2], table, where)}
     if endpoints["authorization_endpoint"] is None or endpoints["token_endpoint"] is None:
-        raise ConfigError(
+        raise SettingsFileError(
             f'{where} needs authorization_endpoint and token_endpoint, or provider = "ringplus".'
         )
     provider = Provider(
@@ -246,7 +246,7 @@ def parse_app(name: str, table: Mapping[str, Any], where: str) -> AppConfig:
     )
     own = {f.key: f.default for f in APP_FIELDS} | load_values(APP_FIELDS, table, where)
     if not own["client_id"] or not own["redirect_uri"]:
-        raise ConfigError(f"{where} needs client_id and redirect_uri.")
+        raise SettingsFileError(f"{where} needs client_id and redirect_uri.")
     return AppConfig(name=name, provider=provider, **own)
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ringplus_tui.core.errors import ConfigError
+from ringplus_tui.core.errors import ConfigError, SettingsFileError
 from ringplus_tui.core.models import Account, AppConfig
 
 from . import config as config_file
@@ -246,7 +246,7 @@ class SettingsStore:
         try:
             make_private_dir(self.directory)
         except OSError as err:
-            raise ConfigError(f"Cannot create {self.directory}: {err.strerror}.") from err
+            raise SettingsFileError(f"Cannot create {self.directory}: {err.strerror}.") from err
         try:
             with self._lock(_LOCK_TIMEOUT):
                 # Unchanged since this store last read or wrote them (same inodes,
@@ -257,7 +257,7 @@ class SettingsStore:
                 self.save(new)
                 return new
         except filelock.Timeout as err:
-            raise ConfigError(
+            raise SettingsFileError(
                 f"Another ringplus-tui process has held {self.lock_path} for 30 s. "
                 "Close it or try again."
             ) from err
@@ -341,7 +341,7 @@ class SettingsStore:
         except filelock.Timeout:
             raise
         except OSError as err:
-            raise ConfigError(self._lock_problem(err), title="Settings not writable") from err
+            raise SettingsFileError(self._lock_problem(err), title="Settings not writable") from err
         try:
             yield
         finally:
@@ -378,7 +378,7 @@ class SettingsStore:
         try:
             return write_atomically(path, data)
         except OSError as err:
-            raise ConfigError(
+            raise SettingsFileError(
                 f"Cannot write {path}: {err.strerror}. Nothing was changed; check "
                 "the directory's permissions and free space."
             ) from err

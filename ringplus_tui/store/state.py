@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ringplus_tui.core.errors import ConfigError
+from ringplus_tui.core.errors import SettingsFileError
 
 from .schema import ACCOUNT_FIELDS, STATE, expect, load_values
 
@@ -44,7 +44,7 @@ def read_state(path: Path) -> AccountStates:
     except FileNotFoundError:
         return {}
     except OSError as err:
-        raise ConfigError(
+        raise SettingsFileError(
             f"Cannot read {path}: {err.strerror}. Check the file's permissions."
         ) from err
     if not raw.strip():
@@ -52,14 +52,14 @@ def read_state(path: Path) -> AccountStates:
     try:
         data = json.loads(raw.decode("utf-8", errors="replace"))
     except ValueError as err:
-        raise ConfigError(
+        raise SettingsFileError(
             f"{path} is not valid JSON ({err}). The program writes this file; move it away "
             "and the accounts will show as signed out until they are signed in or refreshed."
         ) from err
     expect(data, dict, str(path), "a JSON object")
     version = data.get("format")
     if version != FORMAT:
-        raise ConfigError(
+        raise SettingsFileError(
             f"{path} has format {version!r}, but this version of ringplus-tui reads format "
             f"{FORMAT}. Use the version that wrote it, or move the file away."
         )
