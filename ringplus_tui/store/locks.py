@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-from ringplus_tui.core.errors import RingPlusError
+from ringplus_tui.core.errors import RingPlusError, SettingsFileError
+
+from .files import make_private_dir
 
 LOCK_WAIT = 60.0
 """Seconds to wait for another process's refresh of the same account."""
@@ -39,7 +42,9 @@ def _busy(name: str, wait: float) -> RingPlusError:
 def _posix_lock(path: Path) -> tuple[Callable[[], bool], Callable[[], None]]:
     import fcntl
 
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    with contextlib.suppress(OSError):
+        os.fchmod(fd, 0o600)  # whatever the umask
 
     def try_acquire() -> bool:
         try:
@@ -69,6 +74,22 @@ def _portable_lock(path: Path) -> tuple[Callable[[], bool], Callable[[], None]]:
     return try_acquire, lock.release
 
 
+def _lock_problem(path: Path, err: OSError) -> str:
+    if err.errno == errno.ELOOP or path.is_symlink():
+        return (
+            f"{path} is a symbolic link, and ringplus-tui does not follow links for its "
+            f"lock files. It holds nothing: remove it (rm '{path}') and try again."
+        )
+    if err.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return (
+            f"Cannot create the account lock {path}: {err.strerror}. Refreshing and "
+            "signing in need a writable settings directory: make it writable "
+            f"(chmod u+w '{path.parent.parent}'), or use another one with --config-dir. "
+            "Nothing was changed."
+        )
+    return f"Cannot use the account lock {path}: {err.strerror}. Nothing was changed."
+
+
 @contextlib.asynccontextmanager
 async def account_lock(path: Path, name: str, *, wait: float = LOCK_WAIT) -> AsyncIterator[None]:
     """Hold the lock file at ``path`` for the account ``name``.
@@ -80,11 +101,16 @@ async def account_lock(path: Path, name: str, *, wait: float = LOCK_WAIT) -> Asy
 
     Raises:
         RingPlusError: Another process held it for longer than ``wait``.
+        SettingsFileError: The lock file or its directory cannot be created or opened
+            (a read-only settings directory, a symbolic link in its place).
     """
-    if path.parent not in _MADE:
-        await asyncio.to_thread(path.parent.mkdir, mode=0o700, parents=True, exist_ok=True)
-        _MADE.add(path.parent)
-    try_acquire, release = (_posix_lock if os.name == "posix" else _portable_lock)(path)
+    try:
+        if path.parent not in _MADE:
+            await asyncio.to_thread(make_private_dir, path.parent)
+            _MADE.add(path.parent)
+        try_acquire, release = (_posix_lock if os.name == "posix" else _portable_lock)(path)
+    except OSError as err:
+        raise SettingsFileError(_lock_problem(path, err), title="Settings not writable") from err
     deadline = time.monotonic() + wait
     try:
         while not try_acquire():  # non-blocking: the event loop never waits here
