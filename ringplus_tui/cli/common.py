@@ -12,7 +12,6 @@ import asyncio
 import getpass
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,10 +55,11 @@ def err(text: str) -> None:
 
 
 def utc(epoch: float | None) -> str:
-    """``epoch`` (UTC epoch seconds) as ``YYYY-MM-DD HH:MM:SS UTC``; ``—`` for ``None``."""
-    if epoch is None:
-        return "—"
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    """``epoch`` (UTC epoch seconds) as ``YYYY-MM-DD HH:MM:SS UTC``; ``—`` for ``None``;
+    never raises (:func:`~ringplus_tui.core.status.format_utc`)."""
+    from ringplus_tui.core.status import format_utc
+
+    return format_utc(epoch)
 
 
 def read_secret(prompt: str) -> str:

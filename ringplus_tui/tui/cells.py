@@ -6,13 +6,17 @@ functions of a record, the live state and the time (UTC epoch seconds).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from rich.text import Text
 
 from ringplus_tui.core.models import Account
 from ringplus_tui.core.scheduler import RefreshBoard
-from ringplus_tui.core.status import TokenStatus, format_countdown, token_status
+from ringplus_tui.core.status import (
+    TokenStatus,
+    format_clock_time,
+    format_countdown,
+    format_utc,
+    token_status,
+)
 from ringplus_tui.service.live import BatchResult
 
 STATUS_STYLE = {
@@ -44,17 +48,15 @@ BROKEN_ROW: tuple[Text | str, ...] = (
 
 
 def clock_time(epoch: float | None) -> str:
-    """Local wall-clock time ``HH:MM:SS`` of an epoch, or ``—``."""
-    if epoch is None:
-        return "—"
-    return datetime.fromtimestamp(epoch).strftime("%H:%M:%S")
+    """Local wall-clock time ``HH:MM:SS`` of an epoch, or ``—``; never raises
+    (:func:`~ringplus_tui.core.status.format_clock_time`)."""
+    return format_clock_time(epoch)
 
 
 def utc_time(epoch: float | None) -> str:
-    """``YYYY-MM-DD HH:MM:SS UTC`` of an epoch, or ``—``."""
-    if epoch is None:
-        return "—"
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    """``YYYY-MM-DD HH:MM:SS UTC`` of an epoch, or ``—``; never raises
+    (:func:`~ringplus_tui.core.status.format_utc`)."""
+    return format_utc(epoch)
 
 
 def status_text(account: Account, now: float, board: RefreshBoard) -> Text:
