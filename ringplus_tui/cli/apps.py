@@ -14,6 +14,7 @@ from ringplus_tui.core.validation import AppInput, build_app
 from .common import err, read_secret, with_service
 
 if TYPE_CHECKING:
+    from ringplus_tui.oauth.discovery import Discovery
     from ringplus_tui.service.facade import OAuthService
 
 
@@ -145,11 +146,33 @@ async def app_add(service: OAuthService, args: argparse.Namespace) -> int:
                 f"{', '.join(unknown)} (it offers {', '.join(sorted(offered))}); it may "
                 "refuse the sign-in with invalid_scope."
             )
+        warning = revocation_warning(discovery, form.token_endpoint_auth_method)
+        if warning:
+            err(f"ringplus-tui: warning: {warning}")
     app = build_app(form)
     await service.save_app(app, secret or None)
     err(f"Saved app '{app.name}'. Add an account with:")
     err(f"  ringplus-tui account add NAME --app {app.name}")
     return 0
+
+
+def revocation_warning(discovery: Discovery, method: str) -> str | None:
+    """What to tell a person whose client cannot revoke at the discovered revocation
+    endpoint (RFC 8414 §2 ``revocation_endpoint_auth_methods_supported``; when it is
+    absent only ``client_secret_basic`` is allowed), or ``None``."""
+    from ringplus_tui.oauth.http import can_revoke_with
+
+    if not discovery.provider.revocation_endpoint:
+        return None
+    supported = discovery.revocation_endpoint_auth_methods_supported
+    if can_revoke_with(method, supported):
+        return None
+    listed = ", ".join(supported) if supported else "client_secret_basic only, by default"
+    return (
+        f"the provider's revocation endpoint accepts {listed}, not {method}; 'revoke' "
+        "may be refused there, and 'forget' removes an account's tokens from this "
+        "machine instead."
+    )
 
 
 def with_discovery(form: AppInput, provider: Provider, *, api_base: str = "") -> AppInput:
