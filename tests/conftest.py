@@ -1,7 +1,8 @@
 """Fixtures every tier shares: the sandbox provider on loopback, secret stores, the service.
 
 ``secret_store`` (memory) is the default for the service and the app; ``keyring_store`` is the
-real OS keyring, for the contract tier and the command line's processes. Tests under
+real OS keyring, for the contract tier; the command line tier shares a file-backed
+keyring backend with the processes it starts (``tests/cli/conftest.py``). Tests under
 ``tests/contract`` carry the ``keyring`` marker: without a keyring they are skipped, unless
 ``RINGPLUS_TUI_REQUIRE_KEYRING`` is set (CI), where they fail.
 """
@@ -18,9 +19,7 @@ import pytest
 
 from ringplus_tui.sandbox import Sandbox
 from ringplus_tui.service.facade import OAuthService
-from ringplus_tui.store.secret_store import access_token_key, refresh_token_key
 from ringplus_tui.store.settings import SettingsStore
-from tests.helpers.cli import NAMES, Cli
 from tests.helpers.dot_provider import DotServer, dot_available
 from tests.helpers.stores import RecordingKeyringStore, RecordingMemoryStore
 
@@ -73,16 +72,6 @@ def secret_store() -> RecordingMemoryStore:
     """Secrets in memory for one test: what the service and the app use unless a test is
     about the keyring itself."""
     return RecordingMemoryStore()
-
-
-@pytest.fixture
-def cli(config_dir: Path, keyring_store: RecordingKeyringStore) -> Iterator[Cli]:
-    """The ``ringplus-tui`` command on this test's settings and keyring service name."""
-    yield Cli(config_dir, keyring_store.service)
-    for name in NAMES:
-        for key in (access_token_key(name), refresh_token_key(name), f"account:{name}:pending"):
-            keyring_store.delete(key)
-    keyring_store.delete("app:sandbox:client_secret")
 
 
 @pytest.fixture

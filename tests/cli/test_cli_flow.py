@@ -1,7 +1,7 @@
 """The installed ``ringplus-tui`` command run as a subprocess, against the sandbox on loopback.
 
-Secrets go to the real OS keyring under a per-test service name
-(``RINGPLUS_TUI_KEYRING_SERVICE``), settings to a per-test directory.
+Secrets go through keyring to the file backend this tier shares with its processes, under a
+per-test service name (``RINGPLUS_TUI_KEYRING_SERVICE``), settings to a per-test directory.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from tests.helpers.browser import sign_in_and_consent
 from tests.helpers.cli import Cli, add_sandbox_app, cli_sign_in
 
 
-def test_whole_flow_from_app_add_to_token(cli: Cli, sandbox: Sandbox, keyring_store) -> None:
+def test_whole_flow_from_app_add_to_token(cli: Cli, sandbox: Sandbox, secret_store) -> None:
     add_sandbox_app(cli, sandbox)
     assert cli("account", "add", "alice", "--app", "sandbox").returncode == 0
 
@@ -42,7 +42,7 @@ def test_whole_flow_from_app_add_to_token(cli: Cli, sandbox: Sandbox, keyring_st
 
     first = cli("token", "alice")
     assert first.returncode == 0
-    assert first.stdout.strip() == keyring_store.get(access_token_key("alice"))
+    assert first.stdout.strip() == secret_store.get(access_token_key("alice"))
 
     status = json.loads(cli("status", "--json").stdout)
     assert status == [
@@ -107,22 +107,22 @@ def test_password_sign_in(cli: Cli, sandbox: Sandbox) -> None:
     assert cli("token", "bob").returncode == 0
 
 
-def test_network_failure_exits_4_and_changes_nothing(cli: Cli, keyring_store) -> None:
+def test_network_failure_exits_4_and_changes_nothing(cli: Cli, secret_store) -> None:
     with Sandbox(token_lifetime=3600) as other:
         add_sandbox_app(cli, other)
         cli("account", "add", "carol", "--app", "sandbox")
         url = cli("authorize", "carol").stdout.strip()
         redirected = sign_in_and_consent(url, "alice@example.com", "alice-pass")
         assert cli("authorize", "carol", "--redirected-url", redirected).returncode == 0
-    before = keyring_store.get(access_token_key("carol"))
+    before = secret_store.get(access_token_key("carol"))
     down = cli("refresh", "carol")
     assert down.returncode == 4
     assert "Could not connect" in down.stderr
-    assert keyring_store.get(access_token_key("carol")) == before
+    assert secret_store.get(access_token_key("carol")) == before
 
 
 def test_eight_token_commands_at_once_refresh_once(
-    cli: Cli, rotating_sandbox: Sandbox, config_dir: Path, keyring_store
+    cli: Cli, rotating_sandbox: Sandbox, config_dir: Path, secret_store
 ) -> None:
     """The race: 8 ``token`` processes on an expired token with rotation on."""
     add_sandbox_app(cli, rotating_sandbox)
@@ -131,7 +131,7 @@ def test_eight_token_commands_at_once_refresh_once(
     SettingsStore(config_dir).update(
         lambda s: s.with_account(replace(s.accounts["alice"], expires_at=time.time() - 60))
     )
-    old = keyring_store.get(access_token_key("alice"))
+    old = secret_store.get(access_token_key("alice"))
 
     runs = [cli.start("token", "alice") for _ in range(8)]
     outputs = [run.communicate(timeout=60) for run in runs]
@@ -145,12 +145,12 @@ def test_eight_token_commands_at_once_refresh_once(
 
 
 async def test_token_command_while_the_service_refreshes(
-    cli: Cli, rotating_sandbox: Sandbox, config_dir: Path, keyring_store
+    cli: Cli, rotating_sandbox: Sandbox, config_dir: Path, secret_store
 ) -> None:
     """A script and the app's service refreshing the same account at once never clash."""
     add_sandbox_app(cli, rotating_sandbox)
     cli("account", "add", "alice", "--app", "sandbox")
-    service = OAuthService(SettingsStore(config_dir), keyring_store)
+    service = OAuthService(SettingsStore(config_dir), secret_store)
     try:
         pending = await service.start_authorization("alice")
         redirected = await asyncio.to_thread(
@@ -170,7 +170,7 @@ async def test_token_command_while_the_service_refreshes(
 
 
 async def test_tui_and_eight_token_commands_refresh_once_and_tui_sees_cli_changes(
-    cli: Cli, rotating_sandbox: Sandbox, config_dir: Path, keyring_store
+    cli: Cli, rotating_sandbox: Sandbox, config_dir: Path, secret_store
 ) -> None:
     """The race with the dashboard running too: its automatic refresh and 8 scripts."""
     from textual.widgets import DataTable
@@ -185,7 +185,7 @@ async def test_tui_and_eight_token_commands_refresh_once_and_tui_sees_cli_change
         lambda s: s.with_account(replace(s.accounts["alice"], expires_at=time.time() - 60))
     )
 
-    app = RingPlusApp(OAuthService(store, keyring_store))
+    app = RingPlusApp(OAuthService(store, secret_store))
     async with app.run_test(size=(120, 30)) as pilot:
         runs = [cli.start("token", "alice") for _ in range(8)]
         outputs = [await asyncio.to_thread(run.communicate, timeout=60) for run in runs]
@@ -202,7 +202,7 @@ async def test_tui_and_eight_token_commands_refresh_once_and_tui_sees_cli_change
         table = app.dashboard.query_one(DataTable)
         await wait_for(pilot, lambda: str(table.get_row_at(0)[1]) == "valid")
         assert await asyncio.to_thread(lambda: cli("token", "alice").stdout.strip()) == (
-            keyring_store.get(access_token_key("alice"))
+            secret_store.get(access_token_key("alice"))
         )
 
 

@@ -7,11 +7,8 @@ import asyncio
 import fcntl
 import os
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-
-import pytest
 
 from ringplus_tui.sandbox import Sandbox
 from ringplus_tui.service.facade import OAuthService
@@ -27,15 +24,10 @@ from tests.helpers.flows import sign_in
 # -- many processes at once (issue 16 items 3 and 4), counted at the sandbox ----------
 
 
-@pytest.fixture
-def cli(config_dir: Path, keyring_store) -> Iterator[Cli]:
-    yield Cli(config_dir, keyring_store.service)
-
-
 async def _sign_in_accounts(
-    config_dir: Path, keyring_store, sandbox: Sandbox, names: list[str]
+    config_dir: Path, secret_store, sandbox: Sandbox, names: list[str]
 ) -> None:
-    service = OAuthService(SettingsStore(config_dir), keyring_store)
+    service = OAuthService(SettingsStore(config_dir), secret_store)
     try:
         for name in names:
             await sign_in(service, sandbox, name)
@@ -55,9 +47,9 @@ def _expire(config_dir: Path, names: list[str]) -> None:
 
 
 async def test_eight_refresh_commands_at_once_send_one_request(
-    cli: Cli, rotating_sandbox: Sandbox, config_dir: Path, keyring_store
+    cli: Cli, rotating_sandbox: Sandbox, config_dir: Path, secret_store
 ) -> None:
-    await _sign_in_accounts(config_dir, keyring_store, rotating_sandbox, ["alice"])
+    await _sign_in_accounts(config_dir, secret_store, rotating_sandbox, ["alice"])
     rotating_sandbox.state.latency = 5.0  # every process starts while the first one waits
 
     runs = [cli.start("refresh", "alice") for _ in range(8)]
@@ -71,10 +63,10 @@ async def test_eight_refresh_commands_at_once_send_one_request(
 
 
 async def test_refresh_all_and_a_token_command_send_one_request_per_account(
-    cli: Cli, rotating_sandbox: Sandbox, config_dir: Path, keyring_store
+    cli: Cli, rotating_sandbox: Sandbox, config_dir: Path, secret_store
 ) -> None:
     names = [f"user{i}" for i in range(10)]
-    await _sign_in_accounts(config_dir, keyring_store, rotating_sandbox, names)
+    await _sign_in_accounts(config_dir, secret_store, rotating_sandbox, names)
     _expire(config_dir, names)
     rotating_sandbox.state.latency = 1.0
 
@@ -88,7 +80,7 @@ async def test_refresh_all_and_a_token_command_send_one_request_per_account(
     assert batch.returncode == 0, batch_err
     assert script.returncode == 0 and token.strip(), token_err
     assert rotating_sandbox.token_requests.count("refresh_token") == 10
-    assert token.strip() == keyring_store.get(access_token_key("user0"))
+    assert token.strip() == secret_store.get(access_token_key("user0"))
 
 
 def _held(path: Path) -> bool:
@@ -106,10 +98,10 @@ def _held(path: Path) -> bool:
 
 
 async def test_removing_an_account_during_a_refresh_elsewhere_leaves_no_secret_behind(
-    cli: Cli, rotating_sandbox: Sandbox, config_dir: Path, keyring_store
+    cli: Cli, rotating_sandbox: Sandbox, config_dir: Path, secret_store
 ) -> None:
-    await _sign_in_accounts(config_dir, keyring_store, rotating_sandbox, ["alice"])
-    lock = OAuthService(SettingsStore(config_dir), keyring_store).records.lock_path("alice")
+    await _sign_in_accounts(config_dir, secret_store, rotating_sandbox, ["alice"])
+    lock = OAuthService(SettingsStore(config_dir), secret_store).records.lock_path("alice")
     rotating_sandbox.state.latency = 2.0
     refresh = cli.start("refresh", "alice")
     deadline = time.monotonic() + 30
@@ -123,5 +115,5 @@ async def test_removing_an_account_during_a_refresh_elsewhere_leaves_no_secret_b
     assert removed.returncode == 0, removed.stderr
     assert rotating_sandbox.token_requests.count("refresh_token") == 1
     for key in (access_token_key, refresh_token_key, pending_key):
-        assert keyring_store.get(key("alice")) is None
+        assert secret_store.get(key("alice")) is None
     assert "alice" not in SettingsStore(config_dir).load().accounts

@@ -5,10 +5,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from keyring.backend import KeyringBackend
@@ -85,7 +88,9 @@ class StuckKeyring(KeyringBackend):
 
 
 class FileKeyring(KeyringBackend):
-    """Secrets in the JSON file ``$FAKE_KEYRING_FILE``, so several processes share them.
+    """Secrets in the JSON file ``$FAKE_KEYRING_FILE``, so several processes share them;
+    each change holds an exclusive lock on ``$FAKE_KEYRING_FILE.lock``, so processes
+    writing at once lose nothing.
 
     Each write first waits ``$FAKE_KEYRING_WRITE_DELAY`` seconds (default 0): a keyring
     that answers, but late. Test use only: the secrets are in plain text.
@@ -112,17 +117,29 @@ class FileKeyring(KeyringBackend):
     def _wait(self) -> None:
         time.sleep(float(os.environ.get("FAKE_KEYRING_WRITE_DELAY", "0")))
 
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        with open(f"{self.path}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
     def get_password(self, service: str, username: str) -> str | None:
-        return self._load().get(f"{service}\0{username}")
+        with self._locked():
+            return self._load().get(f"{service}\0{username}")
 
     def set_password(self, service: str, username: str, password: str) -> None:
         self._wait()
-        data = self._load()
-        data[f"{service}\0{username}"] = password
-        self._save(data)
+        with self._locked():
+            data = self._load()
+            data[f"{service}\0{username}"] = password
+            self._save(data)
 
     def delete_password(self, service: str, username: str) -> None:
         self._wait()
-        data = self._load()
-        data.pop(f"{service}\0{username}", None)
-        self._save(data)
+        with self._locked():
+            data = self._load()
+            data.pop(f"{service}\0{username}", None)
+            self._save(data)
