@@ -119,6 +119,15 @@ async def service(
     await svc.aclose()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Let keyring list its backends now, before a test imports ``fake_keyrings``: keyring
+    takes every imported backend class into its chain, and a fake one there (such as
+    ``LockedKeyring``) would answer for the real keyring in later tests of the process."""
+    from keyring import backend
+
+    backend.get_all_keyring()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark what needs the real keyring: the contract tier, and tests using ``keyring_store``."""
     contract = Path(__file__).parent / "contract"

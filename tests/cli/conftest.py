@@ -17,18 +17,21 @@ import pytest
 from ringplus_tui.store.secret_store import access_token_key, refresh_token_key
 from tests.helpers import REPO_ROOT
 from tests.helpers.cli import NAMES, Cli
-from tests.helpers.fake_keyrings import FileKeyring
 from tests.helpers.stores import RecordingKeyringStore
 
 
 @pytest.fixture
 def file_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The keyring backend of this process and of every process it starts: one JSON file."""
+    # First, before the environment names the file backend: keyring picks its backend on
+    # first use, from PYTHON_KEYRING_BACKEND among others.
+    previous = keyring.get_keyring()
     path = tmp_path / "keyring.json"
     monkeypatch.setenv("FAKE_KEYRING_FILE", str(path))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.helpers.fake_keyrings.FileKeyring")
     monkeypatch.setenv("PYTHONPATH", str(REPO_ROOT))  # the processes import the backend
-    previous = keyring.get_keyring()
+    from tests.helpers.fake_keyrings import FileKeyring
+
     keyring.set_keyring(FileKeyring())
     yield path
     keyring.set_keyring(previous)
