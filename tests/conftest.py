@@ -1,4 +1,11 @@
-"""Shared fixtures: the sandbox provider on loopback and a real OS keyring."""
+"""Fixtures every tier shares: the sandbox provider on loopback, secret stores, the service.
+
+``secret_store`` (memory) is the default for the service and the app; ``keyring_store`` is the
+real OS keyring, for the contract tier; the command line tier shares a file-backed
+keyring backend with the processes it starts (``tests/cli/conftest.py``). Tests under
+``tests/contract`` carry the ``keyring`` marker: without a keyring they are skipped, unless
+``RINGPLUS_TUI_REQUIRE_KEYRING`` is set (CI), where they fail.
+"""
 
 from __future__ import annotations
 
@@ -7,34 +14,17 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import filelock
 import pytest
-from dot_provider import DotServer, dot_available
 
 from ringplus_tui.sandbox import Sandbox
 from ringplus_tui.service.facade import OAuthService
-from ringplus_tui.store.secret_store import KeyringSecretStore
 from ringplus_tui.store.settings import SettingsStore
+from tests.helpers.dot_provider import DotServer, dot_available
+from tests.helpers.stores import RecordingKeyringStore, RecordingMemoryStore
 
 REQUIRE_KEYRING = "RINGPLUS_TUI_REQUIRE_KEYRING"
 REQUIRE_DOT = "RINGPLUS_TUI_REQUIRE_DOT"
-
-
-class RecordingKeyringStore(KeyringSecretStore):
-    """The real keyring under a per-test service name; remembers keys to clean up."""
-
-    def __init__(self) -> None:
-        super().__init__(service=f"ringplus-tui-test-{uuid.uuid4().hex[:10]}")
-        self.keys: set[str] = set()
-        self.values: set[str] = set()
-
-    def set(self, key: str, value: str) -> None:
-        self.keys.add(key)
-        self.values.add(value)
-        super().set(key, value)
-
-    def cleanup(self) -> None:
-        for key in self.keys:
-            self.delete(key)
 
 
 def _keyring_problem() -> str | None:
@@ -54,8 +44,15 @@ def _keyring_problem() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def keyring_problem() -> str | None:
-    return _keyring_problem()
+def keyring_problem(tmp_path_factory: pytest.TempPathFactory) -> str | None:
+    """Why the real keyring cannot be used, or ``None``; probed once per worker.
+
+    The first write to a fresh keyring creates its collection; two xdist workers doing that
+    at once get "locked", so the probes take turns through a lock file they share.
+    """
+    shared = tmp_path_factory.getbasetemp().parent
+    with filelock.FileLock(shared / "keyring-probe.lock"):
+        return _keyring_problem()
 
 
 @pytest.fixture
@@ -68,6 +65,13 @@ def keyring_store(keyring_problem: str | None) -> Iterator[RecordingKeyringStore
     store = RecordingKeyringStore()
     yield store
     store.cleanup()
+
+
+@pytest.fixture
+def secret_store() -> RecordingMemoryStore:
+    """Secrets in memory for one test: what the service and the app use unless a test is
+    about the keyring itself."""
+    return RecordingMemoryStore()
 
 
 @pytest.fixture
@@ -107,9 +111,28 @@ def config_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def service(
-    config_dir: Path, keyring_store: RecordingKeyringStore
+    config_dir: Path, secret_store: RecordingMemoryStore
 ) -> AsyncIterator[OAuthService]:
-    """The service over a fresh settings directory and the real keyring."""
-    svc = OAuthService(SettingsStore(config_dir), keyring_store)
+    """The service over a fresh settings directory and secrets in memory."""
+    svc = OAuthService(SettingsStore(config_dir), secret_store)
     yield svc
     await svc.aclose()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Let keyring list its backends now, before a test imports ``fake_keyrings``: keyring
+    takes every imported backend class into its chain, and a fake one there (such as
+    ``LockedKeyring``) would answer for the real keyring in later tests of the process."""
+    from keyring import backend
+
+    backend.get_all_keyring()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark what needs the real keyring: the contract tier, and tests using ``keyring_store``."""
+    contract = Path(__file__).parent / "contract"
+    for item in items:
+        if item.path.is_relative_to(contract) or "keyring_store" in getattr(
+            item, "fixturenames", ()
+        ):
+            item.add_marker(pytest.mark.keyring)
