@@ -49,9 +49,30 @@ def config_dir_of(args: argparse.Namespace) -> Path:
     return found or default_config_dir()
 
 
+SHOWN_LINE = 4000
+"""Characters of one stderr line shown at most (its external parts are cut sooner)."""
+
+
+def show(value: object) -> str:
+    """``value`` (a name, user, scope or message from outside) made safe for a
+    terminal: control characters escaped, cut to 500 characters
+    (:func:`~ringplus_tui.core.safe_text.safe_text`). Never for machine output."""
+    from ringplus_tui.core.safe_text import safe_text
+
+    return safe_text(value)
+
+
 def err(text: str) -> None:
-    """Print a line for the person on stderr."""
-    print(text, file=sys.stderr)
+    """Print a line for the person on stderr.
+
+    Each line of ``text`` goes through :func:`~ringplus_tui.core.safe_text.safe_text`,
+    so a provider's or a stored name's escape sequence is shown as text and never
+    drives the terminal.
+    """
+    from ringplus_tui.core.safe_text import safe_text
+
+    lines = (safe_text(line, limit=SHOWN_LINE) for line in str(text).split("\n"))
+    print("\n".join(lines), file=sys.stderr)
 
 
 def utc(epoch: float | None) -> str:
