@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from ringplus_tui.core.errors import ConfigError, RingPlusError
 from ringplus_tui.core.models import AppConfig
+from ringplus_tui.core.safe_text import safe_text
 from ringplus_tui.core.validation import check_url
 from ringplus_tui.store.secret_store import SecretVault, client_secret_key
 
@@ -202,10 +203,12 @@ class Clients:
         return client_secret_basic(client.client_id or "", client.client_secret or "")
 
     def check_endpoints(self, app: AppConfig) -> None:
-        """Refuse plain-http endpoints off this machine (RFC 6749 §3.1, §3.2 require TLS).
+        """Refuse plain-http endpoints off this machine (RFC 6749 §3.1, §3.2 require TLS),
+        and any URL outside the strict grammar of :mod:`ringplus_tui.core.urls`.
 
         Raises:
-            ConfigError: One of the app's endpoints is not allowed.
+            ConfigError: One of the app's endpoints is not allowed; the message names
+                the setting, the URL and why.
         """
         p = app.provider
         endpoints = [
@@ -215,14 +218,35 @@ class Clients:
         if p.revocation_endpoint:
             endpoints.append(("revocation_endpoint", p.revocation_endpoint, "Revocation endpoint"))
         for field, url, label in endpoints:
-            try:
-                check_url(field, url, label=label)
-            except ConfigError as err:
-                raise ConfigError(
-                    f"The app '{app.name}' cannot be used: {err.message} "
-                    f"{self.hints.fix_app(app.name)}",
-                    title="Insecure endpoint",
-                ) from None
+            self.check_sent_to(app, field, url, label=label)
+
+    def check_sent_to(self, app: AppConfig, field: str, url: str, *, label: str) -> None:
+        """Check, at the moment of use, a URL a token or secret is about to be sent to:
+        https, or plain http only to loopback (RFC 6749 §3.1, §3.2, §7; RFC 6750 §5.3),
+        under the strict grammar of :func:`ringplus_tui.core.urls.parse_url`. Saved
+        settings are not checked when they load, so an app whose URL is now refused
+        still loads and is refused here, with the reason.
+
+        Args:
+            app: The app the URL belongs to.
+            field: The setting's name (``api_base``).
+            url: The URL as saved.
+            label: Human name of the setting ("API base URL").
+
+        Raises:
+            ConfigError: The URL is refused; nothing was sent. The message names the
+                app, the setting, the URL (made safe to show) and why.
+        """
+        try:
+            check_url(field, url, label=label)
+        except ConfigError as err:
+            shown = safe_text(url.strip(), limit=80)
+            raise ConfigError(
+                f"The app '{app.name}' cannot be used: {err.message} "
+                f"(saved {label.lower()}: '{shown}'; nothing was sent to it.) "
+                f"{self.hints.fix_app(app.name)}",
+                title="Insecure endpoint",
+            ) from None
 
     # -- token responses and discovery -----------------------------------------
 
