@@ -230,7 +230,12 @@ class DashboardScreen(LiveScreen[None]):
         keep = keep or self.selected
         position = {name: index for index, name in enumerate(order)}
         table = self.query_one(CountdownTable)
-        table.sort("Account", key=lambda name: position.get(name, len(position)))
+        shown = {plain(name).plain: index for name, index in position.items()}
+
+        def place(cell: object) -> int:  # the Account cell is a Text (never markup)
+            return shown.get(cell.plain if isinstance(cell, Text) else str(cell), len(shown))
+
+        table.sort("Account", key=place)
         self._rows = order
         if keep in position:
             table.move_cursor(row=position[keep])
