@@ -29,13 +29,22 @@ Runner = Callable[[argparse.Namespace], int]
 
 
 def common_options() -> argparse.ArgumentParser:
-    """The options every command takes (``--config-dir``), as a parent parser."""
+    """The options every command takes (``--config-dir``, ``--debug``), as a parent
+    parser."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--config-dir",
         type=Path,
         default=argparse.SUPPRESS,
         help="settings directory (default: $RINGPLUS_TUI_HOME or the platform's config dir)",
+    )
+    common.add_argument(
+        "--debug",
+        type=Path,
+        default=argparse.SUPPRESS,
+        metavar="FILE",
+        help="write a trace of every HTTP exchange and keyring call to FILE (mode 0600), "
+        "with every secret redacted, to attach to a problem report",
     )
     return common
 
@@ -116,12 +125,13 @@ def run_command(config_dir: Path, command: Command, args: argparse.Namespace) ->
     """
     from ringplus_tui.service.factory import make_service
     from ringplus_tui.store.secret_store import KeyringSecretStore, keyring_service
+    from ringplus_tui.store.trace import traced
 
     from .hints import CliHints
 
     async def main() -> int:
         service = make_service(
-            config_dir, KeyringSecretStore(keyring_service(config_dir)), hints=CliHints()
+            config_dir, traced(KeyringSecretStore(keyring_service(config_dir))), hints=CliHints()
         )
         try:
             return await command(service, args)
