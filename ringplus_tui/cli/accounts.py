@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from ringplus_tui.core.status import token_status
 
-from .common import err, with_service
+from .common import err, show, with_service
 
 if TYPE_CHECKING:
     from ringplus_tui.service.facade import OAuthService
@@ -62,7 +62,7 @@ async def account_list(service: OAuthService, args: argparse.Namespace) -> int:
     """``account list``: one line per account."""
     now = service.clock()
     for name, account in sorted(service.settings.accounts.items()):
-        print(f"{name}\t{account.app}\t{token_status(account, now).value}")
+        print(f"{show(name)}\t{show(account.app)}\t{token_status(account, now).value}")
     return 0
 
 

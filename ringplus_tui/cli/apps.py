@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from ringplus_tui.core.models import Provider
 from ringplus_tui.core.validation import AppInput, build_app
 
-from .common import err, read_secret, with_service
+from .common import err, read_secret, show, with_service
 
 if TYPE_CHECKING:
     from ringplus_tui.oauth.discovery import Discovery
@@ -213,7 +213,8 @@ async def app_list(service: OAuthService, args: argparse.Namespace) -> int:
     """``app list``: one line per app."""
     for name, app in sorted(service.settings.apps.items()):
         users = ", ".join(service.settings.accounts_of(name)) or "no accounts"
-        print(f"{name}\t{app.client_id}\t{app.provider.token_endpoint}\t{users}")
+        fields = (name, app.client_id, app.provider.token_endpoint, users)
+        print("\t".join(show(field) for field in fields))
     return 0
 
 

@@ -29,13 +29,22 @@ Runner = Callable[[argparse.Namespace], int]
 
 
 def common_options() -> argparse.ArgumentParser:
-    """The options every command takes (``--config-dir``), as a parent parser."""
+    """The options every command takes (``--config-dir``, ``--debug``), as a parent
+    parser."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--config-dir",
         type=Path,
         default=argparse.SUPPRESS,
         help="settings directory (default: $RINGPLUS_TUI_HOME or the platform's config dir)",
+    )
+    common.add_argument(
+        "--debug",
+        type=Path,
+        default=argparse.SUPPRESS,
+        metavar="FILE",
+        help="write a trace of every HTTP exchange and keyring call to FILE (mode 0600), "
+        "with every secret redacted, to attach to a problem report",
     )
     return common
 
@@ -49,9 +58,30 @@ def config_dir_of(args: argparse.Namespace) -> Path:
     return found or default_config_dir()
 
 
+SHOWN_LINE = 4000
+"""Characters of one stderr line shown at most (its external parts are cut sooner)."""
+
+
+def show(value: object) -> str:
+    """``value`` (a name, user, scope or message from outside) made safe for a
+    terminal: control characters escaped, cut to 500 characters
+    (:func:`~ringplus_tui.core.safe_text.safe_text`). Never for machine output."""
+    from ringplus_tui.core.safe_text import safe_text
+
+    return safe_text(value)
+
+
 def err(text: str) -> None:
-    """Print a line for the person on stderr."""
-    print(text, file=sys.stderr)
+    """Print a line for the person on stderr.
+
+    Each line of ``text`` goes through :func:`~ringplus_tui.core.safe_text.safe_text`,
+    so a provider's or a stored name's escape sequence is shown as text and never
+    drives the terminal.
+    """
+    from ringplus_tui.core.safe_text import safe_text
+
+    lines = (safe_text(line, limit=SHOWN_LINE) for line in str(text).split("\n"))
+    print("\n".join(lines), file=sys.stderr)
 
 
 def utc(epoch: float | None) -> str:
@@ -95,12 +125,13 @@ def run_command(config_dir: Path, command: Command, args: argparse.Namespace) ->
     """
     from ringplus_tui.service.factory import make_service
     from ringplus_tui.store.secret_store import KeyringSecretStore, keyring_service
+    from ringplus_tui.store.trace import traced
 
     from .hints import CliHints
 
     async def main() -> int:
         service = make_service(
-            config_dir, KeyringSecretStore(keyring_service(config_dir)), hints=CliHints()
+            config_dir, traced(KeyringSecretStore(keyring_service(config_dir))), hints=CliHints()
         )
         try:
             return await command(service, args)

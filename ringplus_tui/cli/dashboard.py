@@ -24,9 +24,10 @@ def run_dashboard(config_dir: Path) -> int:
         ConfigError: The settings file cannot be read.
     """
     from ringplus_tui.store.secret_store import KeyringSecretStore, keyring_service
+    from ringplus_tui.store.trace import traced
     from ringplus_tui.tui.factory import make_app
 
-    app = make_app(config_dir, KeyringSecretStore(keyring_service(config_dir)))
+    app = make_app(config_dir, traced(KeyringSecretStore(keyring_service(config_dir))))
     app.run()
     return 0
 
@@ -58,6 +59,7 @@ def run_sandbox_dashboard() -> int:
     directory and secrets in memory; both are gone when it closes."""
     from ringplus_tui.sandbox import Sandbox
     from ringplus_tui.store.secret_store import MemorySecretStore
+    from ringplus_tui.store.trace import traced
     from ringplus_tui.tui.factory import make_app
 
     with (
@@ -65,6 +67,7 @@ def run_sandbox_dashboard() -> int:
         tempfile.TemporaryDirectory(prefix="ringplus-tui-sandbox-") as home,
     ):
         prefill, hint = sandbox_demo(sandbox)
-        app = make_app(Path(home), MemorySecretStore(), prefill=prefill, sign_in_hint=hint)
+        store = traced(MemorySecretStore())
+        app = make_app(Path(home), store, prefill=prefill, sign_in_hint=hint)
         app.run()
     return 0

@@ -76,18 +76,28 @@ FLAG_OF_FIELD = {
 """The command-line spelling of each form field a :class:`FieldError` can name."""
 
 
+SHOWN_MESSAGE = 4000
+"""Characters of an error message shown at most (its external parts are cut sooner)."""
+
+
 def fail(error: RingPlusError) -> int:
     """Report ``error`` on stderr as ``ringplus-tui: TITLE: MESSAGE`` (a field error
     as ``ringplus-tui: --flag: MESSAGE``) and return its exit status.
 
+    Title and message go through :func:`~ringplus_tui.core.safe_text.safe_text`: text
+    a provider put there cannot drive the terminal.
+
     Args:
         error: What went wrong.
     """
+    from ringplus_tui.core.safe_text import safe_text
     from ringplus_tui.core.validation import FieldError
 
+    message = safe_text(error.message, limit=SHOWN_MESSAGE)
     if isinstance(error, FieldError):
-        flag = FLAG_OF_FIELD.get(error.field, error.field)
-        print(f"ringplus-tui: {flag}: {error.message}", file=sys.stderr)
+        flag = safe_text(FLAG_OF_FIELD.get(error.field, error.field), limit=60)
+        print(f"ringplus-tui: {flag}: {message}", file=sys.stderr)
         return USAGE
-    print(f"ringplus-tui: {error.title}: {error.message}", file=sys.stderr)
+    title = safe_text(error.title, limit=100)
+    print(f"ringplus-tui: {title}: {message}", file=sys.stderr)
     return exit_status(error)

@@ -13,6 +13,9 @@ embedded sandbox provider (:mod:`.dashboard`). The commands, each beside its par
 ``sandbox``                                 :mod:`.sandbox`
 ==========================================  =====================
 
+``--debug FILE`` (before or after the command) writes a trace of every HTTP exchange
+and keyring call to FILE, secrets redacted (:mod:`ringplus_tui.store.trace`).
+
 Exit statuses are mapped in :mod:`.exits`. Errors go to stderr as one or two plain
 sentences, never a traceback.
 """
@@ -75,7 +78,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = _parser().parse_args(argv)
     config_dir: Path | None = None
+    debug: Path | None = getattr(args, "debug", None)
     try:
+        if debug is not None:
+            from ringplus_tui.store import trace
+
+            trace.start(debug)
         if args.command == "sandbox":
             return int(args.run(args))
         if args.sandbox:
@@ -92,6 +100,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exits.fail(err)
     except KeyboardInterrupt:
         return exits.INTERRUPTED
+    finally:
+        if debug is not None:
+            from ringplus_tui.store import trace
+
+            trace.stop()
 
 
 def entry() -> None:

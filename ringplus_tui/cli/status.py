@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from ringplus_tui.core.status import format_countdown, token_status
 
-from .common import err, with_service
+from .common import err, show, with_service
 
 if TYPE_CHECKING:
     from ringplus_tui.core.models import Account
@@ -59,7 +59,7 @@ async def status(service: OAuthService, args: argparse.Namespace) -> int:
     for account in accounts:
         left = None if account.expires_at is None else account.expires_at - now
         print(
-            f"{account.name}\t{account.app}\t{token_status(account, now).value}\t"
-            f"{format_countdown(left)}\t{account.user or '—'}"
+            f"{show(account.name)}\t{show(account.app)}\t{token_status(account, now).value}\t"
+            f"{format_countdown(left)}\t{show(account.user or '—')}"
         )
     return 0

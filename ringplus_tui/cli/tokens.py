@@ -131,7 +131,9 @@ def fast_token(config_dir: Path, account: str, *, min_validity: float = 0.0) -> 
     left = record.expires_at - now
     if left <= 0 or left < min_validity or refresh_due(record, now):
         return None
-    store = KeyringSecretStore(keyring_service(config_dir))
+    from ringplus_tui.store.trace import traced
+
+    store = traced(KeyringSecretStore(keyring_service(config_dir)))
     found = call_bounded(
         "read a secret", store.get, access_token_key(account), timeout=KEYRING_TIMEOUT
     )

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ringplus_tui.core.errors import ConfigError, RingPlusError
 from ringplus_tui.core.models import AppConfig
+from ringplus_tui.core.safe_text import safe_text
 from ringplus_tui.core.validation import check_url
 from ringplus_tui.store.secret_store import SecretVault, client_secret_key
+from ringplus_tui.store.trace import Trace
+from ringplus_tui.store.trace import active as active_trace
 
 from .hints import Hints
 from .records import Clock
@@ -26,6 +29,9 @@ if TYPE_CHECKING:  # HTTP libraries load on first use, so start-up and 'token' s
 
     from ringplus_tui.oauth.discovery import Discovery
     from ringplus_tui.oauth.http import Operation, SharedTransport
+
+_TRACE_START = "ringplus_trace_start"
+"""The request extension holding when a traced request was sent (monotonic seconds)."""
 
 DEFAULT_TIMEOUT = 30.0
 """Seconds an HTTP request may take (connecting: at most :data:`CONNECT_TIMEOUT`)."""
@@ -106,18 +112,25 @@ class Clients:
             from ringplus_tui.oauth.http import SharedTransport
 
             timeout = httpx2.Timeout(self.timeout, connect=min(CONNECT_TIMEOUT, self.timeout))
+            trace = active_trace()
+            hooks = {} if trace is None else _trace_hooks(trace)
             try:
-                pool = httpx2.AsyncClient(transport=self._transport_override, timeout=timeout)
+                pool = httpx2.AsyncClient(
+                    transport=self._transport_override, timeout=timeout, event_hooks=hooks
+                )
             except (ImportError, ValueError) as err:
                 # e.g. ALL_PROXY=socks5://… without the socksio package, or a malformed URL.
                 pool = httpx2.AsyncClient(
-                    transport=self._transport_override, timeout=timeout, trust_env=False
+                    transport=self._transport_override,
+                    timeout=timeout,
+                    trust_env=False,
+                    event_hooks=hooks,
                 )
                 self.proxy_warning = (
                     f"The proxy settings in the environment cannot be used ({err}); "
                     "connecting directly. Fix or unset HTTPS_PROXY, HTTP_PROXY and ALL_PROXY."
                 )
-            self._shared = SharedTransport(pool)
+            self._shared = SharedTransport(pool) if trace is None else _traced_shared(pool, trace)
         return self._shared
 
     def http(self) -> httpx2.AsyncClient:
@@ -202,10 +215,12 @@ class Clients:
         return client_secret_basic(client.client_id or "", client.client_secret or "")
 
     def check_endpoints(self, app: AppConfig) -> None:
-        """Refuse plain-http endpoints off this machine (RFC 6749 §3.1, §3.2 require TLS).
+        """Refuse plain-http endpoints off this machine (RFC 6749 §3.1, §3.2 require TLS),
+        and any URL outside the strict grammar of :mod:`ringplus_tui.core.urls`.
 
         Raises:
-            ConfigError: One of the app's endpoints is not allowed.
+            ConfigError: One of the app's endpoints is not allowed; the message names
+                the setting, the URL and why.
         """
         p = app.provider
         endpoints = [
@@ -215,14 +230,35 @@ class Clients:
         if p.revocation_endpoint:
             endpoints.append(("revocation_endpoint", p.revocation_endpoint, "Revocation endpoint"))
         for field, url, label in endpoints:
-            try:
-                check_url(field, url, label=label)
-            except ConfigError as err:
-                raise ConfigError(
-                    f"The app '{app.name}' cannot be used: {err.message} "
-                    f"{self.hints.fix_app(app.name)}",
-                    title="Insecure endpoint",
-                ) from None
+            self.check_sent_to(app, field, url, label=label)
+
+    def check_sent_to(self, app: AppConfig, field: str, url: str, *, label: str) -> None:
+        """Check, at the moment of use, a URL a token or secret is about to be sent to:
+        https, or plain http only to loopback (RFC 6749 §3.1, §3.2, §7; RFC 6750 §5.3),
+        under the strict grammar of :func:`ringplus_tui.core.urls.parse_url`. Saved
+        settings are not checked when they load, so an app whose URL is now refused
+        still loads and is refused here, with the reason.
+
+        Args:
+            app: The app the URL belongs to.
+            field: The setting's name (``api_base``).
+            url: The URL as saved.
+            label: Human name of the setting ("API base URL").
+
+        Raises:
+            ConfigError: The URL is refused; nothing was sent. The message names the
+                app, the setting, the URL (made safe to show) and why.
+        """
+        try:
+            check_url(field, url, label=label)
+        except ConfigError as err:
+            shown = safe_text(url.strip(), limit=80)
+            raise ConfigError(
+                f"The app '{app.name}' cannot be used: {err.message} "
+                f"(saved {label.lower()}: '{shown}'; nothing was sent to it.) "
+                f"{self.hints.fix_app(app.name)}",
+                title="Insecure endpoint",
+            ) from None
 
     # -- token responses and discovery -----------------------------------------
 
@@ -259,3 +295,82 @@ class Clients:
 
         with self.translating(issuer.strip()):
             return await discover(self.http(), issuer)
+
+
+# -- the --debug trace of HTTP exchanges ---------------------------------------------
+
+
+def traced_url(url: httpx2.URL) -> str:
+    """``url`` for the trace: the values of secret query parameters (``access_token``,
+    ``code``, … :data:`~ringplus_tui.oauth.sent_secrets.SECRET_FIELDS`) replaced by
+    ``[redacted]``; the rest as sent."""
+    from urllib.parse import parse_qsl, urlencode
+
+    from ringplus_tui.core.safe_text import REDACTED
+    from ringplus_tui.oauth.sent_secrets import SECRET_FIELDS
+
+    base = str(url.copy_with(query=None, fragment=None))
+    query = url.query.decode("latin-1")
+    if not query:
+        return base
+    pairs = [
+        (key, REDACTED if key.lower() in SECRET_FIELDS else value)
+        for key, value in parse_qsl(query, keep_blank_values=True)
+    ]
+    return f"{base}?{urlencode(pairs, safe='[]')}"
+
+
+def _trace_sent(trace: Trace, request: httpx2.Request) -> None:
+    """Make the secrets ``request`` carries known to ``trace`` and note when it left."""
+    import time
+
+    from ringplus_tui.oauth.sent_secrets import remember_request, sent_secrets
+
+    remember_request(request)
+    trace.know(sent_secrets())
+    request.extensions[_TRACE_START] = time.monotonic()
+
+
+def _trace_answer(
+    trace: Trace, request: httpx2.Request, outcome: str, *, began: float | None = None
+) -> None:
+    import time
+
+    start = request.extensions.get(_TRACE_START) if began is None else began
+    took = f" ({time.monotonic() - start:.3f} s)" if isinstance(start, float) else ""
+    trace.write("http", f"{request.method} {traced_url(request.url)} -> {outcome}{took}")
+
+
+def _trace_hooks(trace: Trace) -> dict[str, list[Any]]:
+    """HTTPX event hooks that write each plain request (discovery, key sets, the API)
+    of the pool's own client to ``trace``: method, URL, status, seconds taken."""
+
+    async def on_request(request: httpx2.Request) -> None:
+        _trace_sent(trace, request)
+
+    async def on_response(response: httpx2.Response) -> None:
+        _trace_answer(trace, response.request, str(response.status_code))
+
+    return {"request": [on_request], "response": [on_response]}
+
+
+def _traced_shared(pool: httpx2.AsyncClient, trace: Trace) -> SharedTransport:
+    """A :class:`~ringplus_tui.oauth.http.SharedTransport` over ``pool`` that writes each
+    exchange (token, revocation, password sign-in requests) to ``trace``."""
+    from ringplus_tui.oauth.http import SharedTransport
+
+    class TracedSharedTransport(SharedTransport):
+        async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+            import time
+
+            _trace_sent(trace, request)
+            began = time.monotonic()
+            try:
+                response = await super().handle_async_request(request)
+            except BaseException as err:
+                _trace_answer(trace, request, type(err).__name__, began=began)
+                raise
+            _trace_answer(trace, request, str(response.status_code), began=began)
+            return response
+
+    return TracedSharedTransport(pool)

@@ -43,7 +43,9 @@ class ProfileApi:
                 it is read from the secret store.
 
         Raises:
-            ConfigError: The app has no API base URL.
+            ConfigError: The app has no API base URL, or it is refused before the
+                token is sent (plain http off this machine, or outside the strict
+                URL grammar): checked at every call.
             NeedsSignInError: No access token, or the API refused it (HTTP 401).
             NetworkError: Temporary failure.
             SecretStoreError: The keyring failed.
@@ -51,6 +53,7 @@ class ProfileApi:
         base = (app.provider.api_base or "").rstrip("/")
         if not base:
             raise ConfigError(f"The app '{app.name}' has no API base URL.")
+        self.clients.check_sent_to(app, "api_base", base, label="API base URL")
         token = access_token or await self.records.vault.get(access_token_key(account.name))
         if not token:
             raise NeedsSignInError(

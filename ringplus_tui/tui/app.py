@@ -19,11 +19,13 @@ from typing import Any
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from ringplus_tui.core.errors import RingPlusError
 from ringplus_tui.core.prefill import EMPTY_PREFILL, CredentialsPrefill
+from ringplus_tui.core.safe_text import safe_text
 from ringplus_tui.core.scheduler import RefreshBoard
 from ringplus_tui.service.facade import Clock, OAuthService, refresh_token_warning
 from ringplus_tui.service.live import RELOAD_EVERY, AccountEvent, Change, LiveAccounts
@@ -140,6 +142,27 @@ class RingPlusApp(App[None]):
         if self.service.proxy_warning and not self._proxy_warned:
             self._proxy_warned = True
             self.notify(self.service.proxy_warning, title="Proxy", severity="warning", timeout=20)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Show a notification whose text is never read as markup and cannot drive the
+        terminal (:func:`~ringplus_tui.core.safe_text.safe_text`): a provider's ``[/]``
+        or ``[@click=…]`` in an error is shown as those characters. ``markup`` is
+        ignored; every screen's ``notify`` ends here."""
+        super().notify(
+            safe_text(message, limit=2000),
+            title=safe_text(title, limit=200),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     async def on_unmount(self) -> None:
         self._unsubscribe()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from ringplus_tui.core.models import Account
+from ringplus_tui.core.safe_text import MAX_SHOWN, safe_text
 from ringplus_tui.core.scheduler import RefreshBoard
 from ringplus_tui.core.status import (
     TokenStatus,
@@ -47,6 +48,14 @@ BROKEN_ROW: tuple[Text | str, ...] = (
 """The cells of a record that cannot be drawn (one bad record must not stop the others)."""
 
 
+def plain(value: object, *, style: str = "", limit: int = MAX_SHOWN) -> Text:
+    """External text (a name, a user, a provider's message) as a :class:`Text` that is
+    never read as markup, its control characters escaped
+    (:func:`~ringplus_tui.core.safe_text.safe_text`). ``[/]`` or ``[@click=…]`` in a
+    provider's text is shown as those characters and does nothing."""
+    return Text(safe_text(value, limit=limit), style=style)
+
+
 def clock_time(epoch: float | None) -> str:
     """Local wall-clock time ``HH:MM:SS`` of an epoch, or ``—``; never raises
     (:func:`~ringplus_tui.core.status.format_clock_time`)."""
@@ -67,7 +76,7 @@ def status_text(account: Account, now: float, board: RefreshBoard) -> Text:
     text = Text(status.value, style=STATUS_STYLE[status])
     note = board.note(account.name, now)
     if note:
-        text.append(f" · {note}", style="red")
+        text.append(f" · {safe_text(note)}", style="red")
     return text
 
 
@@ -82,12 +91,12 @@ def row_cells(account: Account, now: float, board: RefreshBoard) -> tuple[Text |
     """One dashboard row, in :data:`COLUMNS` order."""
     remaining = None if account.expires_at is None else account.expires_at - now
     return (
-        account.name,
+        plain(account.name),
         status_text(account, now, board),
         format_countdown(remaining),
         clock_time(account.expires_at),
-        account.app,
-        user_name(account.user),
+        plain(account.app),
+        plain(user_name(account.user)),
         "—" if account.phone_lines is None else str(account.phone_lines),
         clock_time(account.last_refresh_at),
     )

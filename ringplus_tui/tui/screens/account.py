@@ -20,7 +20,7 @@ from ringplus_tui.core.status import account_margin, format_countdown
 from ringplus_tui.service.facade import Clock, OAuthService
 from ringplus_tui.service.live import AccountEvent, Change
 
-from ..cells import status_text, utc_time
+from ..cells import plain, status_text, utc_time
 from ..messages import (
     AccountRemoved,
     AccountRenamed,
@@ -149,7 +149,7 @@ class AccountScreen(LiveScreen[None]):
         text = Text()
         for label, value in rows:
             text.append(f"{label:<14}", style="dim")
-            text.append(value if isinstance(value, Text) else Text(value))
+            text.append(value if isinstance(value, Text) else plain(value))
             text.append("\n")
         self.query_one("#details", Static).update(text)
 
@@ -176,7 +176,7 @@ class AccountScreen(LiveScreen[None]):
     def say(self, text: str, *, error: bool = False) -> None:
         """Show the result of the last action."""
         message = self.query_one("#message", Static)
-        message.update(text)
+        message.update(plain(text))
         message.set_class(error, "-error")
 
     # -- workers -----------------------------------------------------------
@@ -193,7 +193,7 @@ class AccountScreen(LiveScreen[None]):
 
     def _show_token(self) -> None:
         shown = self._token if (self._revealed and self._token) else mask(self._token)
-        self.query_one("#token", Static).update(shown)
+        self.query_one("#token", Static).update(Text(shown))
         self.query_one("#reveal", Button).label = "Hide" if self._revealed else "Reveal"
 
     @work(exclusive=True, group="lines", exit_on_error=False)
@@ -215,12 +215,12 @@ class AccountScreen(LiveScreen[None]):
         try:
             profile = await self.service.fetch_profile(self.account)
         except RingPlusError as err:
-            self.query_one("#lines-title", Label).update(f"Phone lines: {err.message}")
+            self.query_one("#lines-title", Label).update(plain(f"Phone lines: {err.message}"))
             return
         table.clear()
         for line in profile.lines:
-            table.add_row(line.name, line.phone_number, line.device)
-        self.query_one("#lines-title", Label).update(f"Phone lines of {profile.user}")
+            table.add_row(plain(line.name), plain(line.phone_number), plain(line.device))
+        self.query_one("#lines-title", Label).update(plain(f"Phone lines of {profile.user}"))
 
     # -- actions -------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from ringplus_tui.core.errors import RingPlusError
 from ringplus_tui.service.facade import OAuthService
 from ringplus_tui.service.live import AccountEvent, Change
 
+from ..cells import plain
 from ..messages import AccountsEdited, AddAccount
 from ..signals import LiveScreen
 from ..widgets import KeysFooter
@@ -76,7 +77,8 @@ class AppsScreen(LiveScreen[None]):
         for name in self._rows:
             app = settings.apps[name]
             users = ", ".join(settings.accounts_of(name)) or "—"
-            table.add_row(name, app.client_id, app.provider.token_endpoint, users)
+            fields = (name, app.client_id, app.provider.token_endpoint, users)
+            table.add_row(*(plain(field) for field in fields))
 
     @property
     def selected(self) -> str | None:
@@ -87,7 +89,7 @@ class AppsScreen(LiveScreen[None]):
     def say(self, text: str, *, error: bool = False) -> None:
         """Show the result of the last action."""
         message = self.query_one("#message", Static)
-        message.update(text)
+        message.update(plain(text))
         message.set_class(error, "-error")
 
     def action_back(self) -> None:

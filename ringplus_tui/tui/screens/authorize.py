@@ -28,6 +28,7 @@ from ringplus_tui.core.models import PendingAuthorization
 from ringplus_tui.core.status import format_countdown
 from ringplus_tui.service.facade import OAuthService
 
+from ..cells import plain
 from ..signals import LiveScreen
 from ..widgets import KeysFooter, PasteInput
 
@@ -75,13 +76,16 @@ class AuthorizeScreen(LiveScreen[bool]):
         yield Header()
         with VerticalScroll(id="body"):
             yield Static(
-                f"[b]1.[/b] Open this address in a browser, sign in and allow access "
-                f"for [b]{self.account}[/b]:",
+                Text.assemble(
+                    ("1.", "bold"),
+                    " Open this address in a browser, sign in and allow access for ",
+                    plain(self.account, style="bold"),
+                    ":",
+                ),
                 id="step1",
-                markup=True,
             )
             if self.hint:
-                yield Static(self.hint, id="hint")
+                yield Static(plain(self.hint), id="hint")
             yield Static("", id="url")
             yield Static("", id="open-for")
             with Horizontal(classes="buttons"):
@@ -156,7 +160,7 @@ class AuthorizeScreen(LiveScreen[bool]):
 
     def _listening(self, text: str, *, warning: bool = False) -> None:
         label = self.query_one("#listening", Static)
-        label.update(text)
+        label.update(plain(text))
         label.display = bool(text)
         label.set_class(warning, "-warning")
 
@@ -182,7 +186,7 @@ class AuthorizeScreen(LiveScreen[bool]):
 
     def _say(self, text: str, *, error: bool = False) -> None:
         message = self.query_one("#message", Static)
-        message.update(text)
+        message.update(plain(text))
         message.set_class(error, "-error")
         if error:
             message.scroll_visible()

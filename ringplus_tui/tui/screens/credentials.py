@@ -25,6 +25,7 @@ from ringplus_tui.core.prefill import EMPTY_PREFILL, CredentialsPrefill
 from ringplus_tui.core.validation import AppInput, FieldError, build_app, check_name
 from ringplus_tui.service.facade import OAuthService
 
+from ..cells import plain
 from ..widgets import KeysFooter
 
 AUTH_LABELS = {
@@ -376,11 +377,11 @@ class CredentialsScreen(Screen[CredentialsResult | None]):
             notes.append("Names itself in every redirect (RFC 9207), which is checked.")
         if method == "none":
             notes.append("No client secret entered: set up as a public client (PKCE).")
-        shown.update(" ".join(notes))
+        shown.update(plain(" ".join(notes), limit=2000))
 
     def _field_error(self, field: str, message: str) -> None:
         for error in self.query(f"#{field}-error").results(Static):
-            error.update(message)
+            error.update(plain(message))
             error.set_class(bool(message), "-shown")
 
     def _value(self, field: str) -> str:
@@ -469,7 +470,7 @@ class CredentialsScreen(Screen[CredentialsResult | None]):
             await self.service.save_app(app, secret or None)
             await self.service.add_account(account, app_name)
         except RingPlusError as err:
-            self.query_one("#error", Static).update(f"{err.title}: {err.message}")
+            self.query_one("#error", Static).update(plain(f"{err.title}: {err.message}"))
             return
         finally:
             button.disabled = False

@@ -22,7 +22,16 @@ from ringplus_tui.core.status import TokenStatus, token_status
 from ringplus_tui.service.facade import Clock, OAuthService
 from ringplus_tui.service.live import AccountEvent, Change
 
-from ..cells import BROKEN_ROW, COLUMNS, LIVE, WIDTHS, batch_summary, clock_time, row_cells
+from ..cells import (
+    BROKEN_ROW,
+    COLUMNS,
+    LIVE,
+    WIDTHS,
+    batch_summary,
+    clock_time,
+    plain,
+    row_cells,
+)
 from ..messages import AddAccount, OpenAccount, OpenApps, RefreshRequested, SignIn
 from ..signals import LiveScreen
 from ..widgets import CountdownTable, KeysFooter
@@ -159,7 +168,7 @@ class DashboardScreen(LiveScreen[None]):
         try:
             return row_cells(account, now, self.board)
         except Exception:  # one bad record must not stop the others
-            return (account.name, *BROKEN_ROW[1:])
+            return (plain(account.name), *BROKEN_ROW[1:])
 
     def _add_row(self, table: DataTable[Text | str], account: Account, now: float) -> None:
         cells = self._cells(account, now)
@@ -221,7 +230,12 @@ class DashboardScreen(LiveScreen[None]):
         keep = keep or self.selected
         position = {name: index for index, name in enumerate(order)}
         table = self.query_one(CountdownTable)
-        table.sort("Account", key=lambda name: position.get(name, len(position)))
+        shown = {plain(name).plain: index for name, index in position.items()}
+
+        def place(cell: object) -> int:  # the Account cell is a Text (never markup)
+            return shown.get(cell.plain if isinstance(cell, Text) else str(cell), len(shown))
+
+        table.sort("Account", key=place)
         self._rows = order
         if keep in position:
             table.move_cursor(row=position[keep])
@@ -301,7 +315,7 @@ class DashboardScreen(LiveScreen[None]):
     def report(self, text: str, *, error: bool = False) -> None:
         """Show a line under the table (the result of the last action)."""
         line = self.query_one("#last-result", Static)
-        line.update(text)
+        line.update(plain(text))
         line.set_class(error, "-error")
 
     # -- actions -------------------------------------------------------------

@@ -15,6 +15,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
+from ..cells import plain
+
 NEW_APP = "\x00new"
 """The app choice that means: enter a new app's credentials."""
 
@@ -39,8 +41,8 @@ class ConfirmModal(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.question, classes="title")
-            yield Static(self.detail, classes="detail")
+            yield Label(plain(self.question), classes="title")
+            yield Static(plain(self.detail), classes="detail")
             with Horizontal(classes="buttons"):
                 yield Button(self.confirm, id="yes", variant="error")
                 yield Button("Cancel", id="no")
@@ -75,7 +77,7 @@ class TextModal(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.question, classes="title")
+            yield Label(plain(self.question), classes="title")
             yield Input(self.value, id="text")
             with Horizontal(classes="buttons"):
                 yield Button("OK", id="ok", variant="primary")
@@ -118,7 +120,7 @@ class PasswordModal(ModalScreen[Credentials | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(f"Sign in {self.account} with a password", classes="title")
+            yield Label(plain(f"Sign in {self.account} with a password"), classes="title")
             yield Static(
                 "A shortcut: ringplus-tui fills the provider's own sign-in page for you. It "
                 "depends on that page, so if it fails, sign in through the browser (key s). "
@@ -126,7 +128,7 @@ class PasswordModal(ModalScreen[Credentials | None]):
                 classes="detail",
             )
             if self.hint:
-                yield Static(self.hint, classes="hint")
+                yield Static(plain(self.hint), classes="hint")
             yield Input(placeholder="email", id="username")
             yield Input(placeholder="password", password=True, id="password")
             with Horizontal(classes="buttons"):
