@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import pytest
-from pilot_helpers import wait_for
 from rich.text import Text
 from textual.widgets import DataTable, Static
 
@@ -21,6 +20,7 @@ from ringplus_tui.store.settings import SettingsStore
 from ringplus_tui.tui.app import RingPlusApp
 from ringplus_tui.tui.messages import OpenAccount
 from ringplus_tui.tui.screens.account import AccountScreen
+from tests.helpers.pilot_helpers import wait_for
 
 CLOSER = "[/] Alice"
 CLICK = "[@click=app.screenshot('x.svg','{dir}')]x"

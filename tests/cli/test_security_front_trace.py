@@ -7,7 +7,6 @@ import os
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2
@@ -22,37 +21,14 @@ from ringplus_tui.store.secret_store import (
     client_secret_key,
     refresh_token_key,
 )
+from tests.helpers.cli import Cli
 
 COMMAND = str(Path(sys.executable).with_name("ringplus-tui"))
 PASSWORD = "alice-pass"
 
 
-class Cli:
-    """Runs ``ringplus-tui`` with this test's settings directory and keyring service."""
-
-    def __init__(self, home: Path, service_name: str) -> None:
-        self.env = {
-            **os.environ,
-            "RINGPLUS_TUI_HOME": str(home),
-            "RINGPLUS_TUI_KEYRING_SERVICE": service_name,
-        }
-
-    def __call__(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [COMMAND, *args], input=stdin, capture_output=True, text=True, env=self.env, timeout=60
-        )
-
-
-@pytest.fixture
-def cli(config_dir: Path, keyring_store) -> Iterator[Cli]:  # type: ignore[no-untyped-def]
-    yield Cli(config_dir, keyring_store.service)
-    for key in (access_token_key("alice"), refresh_token_key("alice"), "account:alice:pending"):
-        keyring_store.delete(key)
-    keyring_store.delete(client_secret_key("sandbox"))
-
-
 def test_sign_in_and_refresh_with_debug_trace_every_exchange_and_no_secret(
-    cli: Cli, keyring_store, sandbox: Sandbox, tmp_path: Path
+    cli: Cli, secret_store, sandbox: Sandbox, tmp_path: Path
 ) -> None:
     log = tmp_path / "debug.log"
     p = sandbox.provider()
@@ -78,14 +54,14 @@ def test_sign_in_and_refresh_with_debug_trace_every_exchange_and_no_secret(
         result = cli("--debug", str(log), *args, stdin=stdin)
         assert result.returncode == 0, result.stderr
         traced_text += log.read_text()
-    seen_tokens = [keyring_store.get(access_token_key("alice"))]
-    seen_tokens.append(keyring_store.get(refresh_token_key("alice")))
+    seen_tokens = [secret_store.get(access_token_key("alice"))]
+    seen_tokens.append(secret_store.get(refresh_token_key("alice")))
     result = cli("refresh", "alice", "--debug", str(log))  # after the command works too
     assert result.returncode == 0, result.stderr
     assert stat.S_IMODE(log.stat().st_mode) == 0o600
     traced_text += log.read_text()
-    seen_tokens.append(keyring_store.get(access_token_key("alice")))
-    seen_tokens.append(keyring_store.get(refresh_token_key("alice")))
+    seen_tokens.append(secret_store.get(access_token_key("alice")))
+    seen_tokens.append(secret_store.get(refresh_token_key("alice")))
     assert all(seen_tokens) and sandbox.token_requests.count("refresh_token") == 1
 
     # The exchanges and keyring calls are there: method, URL, status, timing; key names.

