@@ -162,6 +162,16 @@ def test_dashboard(snap_compare, tmp_path: Path) -> None:
     assert snap_compare(make_snapshot_app(tmp_path, DASHBOARD_ACCOUNTS), terminal_size=SIZE)
 
 
+def test_dashboard_hostile_names(snap_compare, tmp_path: Path) -> None:
+    """Names a provider sent with markup and terminal escapes: shown as written, the
+    escapes as visible ``\\x1b`` text, nothing styled or clickable, nothing crashed."""
+    hostile = [
+        token("markup", expires_in=3600, user="[/] [@click=app.quit]Eve[/] <eve@example.com>"),
+        token("escapes", expires_in=7200, user="Mallory \x1b]52;c;Y3VybA==\x07\x1b[31mred"),
+    ]
+    assert snap_compare(make_snapshot_app(tmp_path, hostile), terminal_size=SIZE)
+
+
 def test_dashboard_empty(snap_compare, tmp_path: Path) -> None:
     """No accounts: the dashboard says to press a. (The app opens the credentials screen
     on top; escape shows the empty dashboard.)"""
