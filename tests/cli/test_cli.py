@@ -52,3 +52,13 @@ def test_unreadable_settings_give_a_message_not_a_traceback(tmp_path) -> None:
     assert result.returncode == 1
     assert "is not valid TOML" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_sandbox_stays_on_loopback_unless_told_otherwise() -> None:
+    """Plain-http OAuth with published demo passwords is never exposed by accident."""
+    command = Path(sys.executable).with_name("ringplus-tui")
+    refused = subprocess.run(
+        [command, "sandbox", "--host", "0.0.0.0"], capture_output=True, text=True, timeout=30
+    )
+    assert refused.returncode == 2  # the option given is what to change
+    assert "--allow-remote" in refused.stderr and "Traceback" not in refused.stderr
