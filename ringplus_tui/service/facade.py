@@ -107,6 +107,9 @@ class OAuthService:
         self.catalog = Catalog(self.records, self.clients)
         self.sign_in = SignIn(self.records, self.clients, self.profile, token_factory)
         self.tokens = Tokens(self.records, self.clients, self.profile, hints)
+        self.finish_timeout = 2 * timeout + 2 * keyring_timeout
+        """Seconds :meth:`aclose` waits for refreshes in flight: one whole request (its
+        deadline is twice ``timeout``) and storing its token."""
 
     # -- reading ----------------------------------------------------------
 
@@ -224,9 +227,22 @@ class OAuthService:
         self.clients.pool()
         return self.clients.proxy_warning
 
+    @property
+    def refreshing(self) -> bool:
+        """Whether a refresh is running in this process (see :meth:`aclose`)."""
+        return self.tokens.in_flight
+
     async def aclose(self) -> None:
-        """Close the connection pool. Call once, when the program ends."""
-        await self.clients.aclose()
+        """Let the refreshes in flight finish and store their tokens (the refresh token
+        first), for up to :attr:`finish_timeout` seconds, then close the connection
+        pool. Call once, when the program ends, also after Ctrl+C or SIGTERM: a
+        refresh token the provider rotated is then kept, not lost with the process.
+        A cancellation meanwhile does not cut the wait short; it is raised again after.
+        """
+        try:
+            await self.tokens.finish_in_flight(self.finish_timeout)
+        finally:
+            await self.clients.aclose()
 
     # -- signing in (see SignIn) ---------------------------------------------
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
+from typing import TypeVar
 
 from ringplus_tui.core.errors import (
     ClientAuthError,
@@ -33,6 +35,39 @@ REFRESH_ALL_LIMIT = 8
 
 OnDone = Callable[[str, Account | RingPlusError], Awaitable[None] | None]
 """Called after each account of a refresh-all with its account or its error."""
+
+T = TypeVar("T")
+
+
+async def despite_cancellation(step: Awaitable[T]) -> T:
+    """Run ``step`` to its end even when the caller is cancelled meanwhile.
+
+    Storing a token the provider already issued is such a step: once a refresh
+    token was rotated, abandoning the store loses the grant. A cancellation that
+    arrives meanwhile is raised again after ``step`` finished.
+
+    Returns:
+        What ``step`` returned.
+
+    Raises:
+        asyncio.CancelledError: The caller was cancelled while ``step`` ran.
+        Whatever ``step`` raises.
+    """
+    task = asyncio.ensure_future(step)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.done():
+                break
+            cancelled = True
+        except BaseException:
+            break
+    result = task.result()
+    if cancelled:
+        raise asyncio.CancelledError
+    return result
 
 
 class Tokens:
@@ -94,6 +129,34 @@ class Tokens:
         # stores a rotated refresh token.
         return await asyncio.shield(running)
 
+    @property
+    def in_flight(self) -> bool:
+        """Whether a refresh is running in this process."""
+        return any(not task.done() for task in self._refreshing.values())
+
+    async def finish_in_flight(self, within: float) -> bool:
+        """Wait up to ``within`` seconds for the refreshes running in this process, so
+        a refresh token the provider is rotating right now is stored before the program
+        ends. Being cancelled meanwhile does not shorten the wait (the cancellation is
+        raised again at its end).
+
+        Returns:
+            True when none is left running.
+        """
+        deadline = time.monotonic() + max(0.0, within)
+        cancelled = False
+        while running := [task for task in self._refreshing.values() if not task.done()]:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                await asyncio.shield(asyncio.wait(running, timeout=left))
+            except asyncio.CancelledError:
+                cancelled = True
+        if cancelled:
+            raise asyncio.CancelledError
+        return not self.in_flight
+
     def _refresh_done(self, name: str, done: asyncio.Future[Account]) -> None:
         self._refreshing.pop(name, None)
         if not done.cancelled():
@@ -120,8 +183,11 @@ class Tokens:
                 )
             data = await self._request(record, app, refresh_token)
             token = self.records.token_from(data, app, record, previous_refresh_token=refresh_token)
-            stored = await self.records.store_token(
-                record, token, refreshed=True, previous_refresh_token=refresh_token
+            # The provider may have rotated the refresh token: store it whatever happens.
+            stored = await despite_cancellation(
+                self.records.store_token(
+                    record, token, refreshed=True, previous_refresh_token=refresh_token
+                )
             )
         if stored.user is None and app.provider.api_base:
             with contextlib.suppress(RingPlusError):
