@@ -129,7 +129,8 @@ class OAuthService:
         return self.clients.proxy_warning
 
     def pending(self, account: str) -> PendingAuthorization | None:
-        """The newest unexpired pending authorization of ``account`` in this process."""
+        """The unexpired pending authorization of ``account`` in this process (one per
+        account: starting another replaces it)."""
         return self.sign_in.pending(account)
 
     async def access_token(self, account: str) -> str | None:
@@ -252,7 +253,8 @@ class OAuthService:
         A fresh random ``state`` and a PKCE S256 ``code_verifier`` (RFC 7636
         §4.1-4.2) are kept with the exact ``redirect_uri`` for 10 minutes, in
         memory and in the secret store, so another process (``authorize`` with a
-        redirected URL) or a restarted app can finish it.
+        redirected URL) or a restarted app can finish it. It replaces the account's
+        previous pending sign-in.
 
         Returns:
             The pending authorization; open its ``authorization_url``.
@@ -264,9 +266,15 @@ class OAuthService:
         record = self.records.account(account)
         return await self.sign_in.start(record, self.records.app_of(record))
 
+    async def cancel_authorization(self, account: str) -> None:
+        """Drop the pending sign-in of ``account`` (the person left it); its URL is
+        refused from then on. Never raises."""
+        await self.sign_in.cancel(account)
+
     async def complete_authorization(self, pasted: str, account: str | None = None) -> Account:
         """Finish a sign-in from the pasted redirected URL (RFC 6749 §4.1.2-4.1.4); see
-        :meth:`SignIn.complete`.
+        :meth:`SignIn.complete`. With ``account``, a URL of another account's sign-in
+        is refused (naming it) and nothing changes.
 
         Raises:
             AuthorizationResponseError: The URL cannot be used.
