@@ -11,15 +11,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import TypeVar
 
 from ringplus_tui.core.errors import (
     ClientAuthError,
     ConfigError,
+    EndpointError,
     NeedsSignInError,
+    NetworkError,
     RingPlusError,
+    TokenEndpointError,
 )
 from ringplus_tui.core.models import Account, AppConfig
 from ringplus_tui.core.status import refresh_due
@@ -328,7 +331,8 @@ class Tokens:
                     refresh_margin=current.refresh_margin,
                 )
 
-            return await self.records.update_account(account.name, change)
+            with self.records.secrets_changed("The tokens were removed from the keyring"):
+                return await self.records.update_account(account.name, change)
 
     async def revoke(self, account: Account) -> Account:
         """Revoke ``name``'s tokens at the provider (RFC 7009), then forget them here.
@@ -340,7 +344,9 @@ class Tokens:
         Raises:
             ConfigError: Unknown account or app.
             NetworkError: The provider could not be reached; nothing was removed.
-            TokenEndpointError: The provider refused; nothing was removed.
+            TokenEndpointError: The provider refused (also the app's credentials: some
+                providers let only confidential clients revoke); titled "Revocation
+                refused", it says so and offers forget. Nothing was removed.
             SecretStoreError: The keyring failed.
         """
         app = self.records.app_of(account)
@@ -356,7 +362,10 @@ class Tokens:
             for value, hint in tokens:
                 if not value:
                     continue
-                with self.clients.translating(endpoint, operation="revoke"):
+                with (
+                    _about_revocation(account.name),
+                    self.clients.translating(endpoint, operation="revoke"),
+                ):
                     response = await client.revoke_token(
                         endpoint,
                         token=value,
@@ -373,3 +382,34 @@ class Tokens:
                             response=response,
                         )
         return await self.forget(account)
+
+
+@contextlib.contextmanager
+def _about_revocation(name: str) -> Iterator[None]:
+    """Say a refused revocation (RFC 7009 §2.2.1) as that, offering forget: a refusal of
+    the app's credentials there usually means the provider lets only confidential
+    clients revoke, not that the token endpoint's settings are wrong."""
+    try:
+        yield
+    except (EndpointError, NetworkError):
+        raise
+    except TokenEndpointError as error:
+        if error.title == REVOCATION_REFUSED:
+            raise
+        said = (
+            error.error + (f": {error.description}" if error.description else "")
+            if (error.error)
+            else error.message
+        )
+        raise TokenEndpointError(
+            f"The provider refused to revoke the tokens of '{name}' ({said}). Nothing was "
+            "removed. Some providers let only confidential clients revoke; 'forget' "
+            "removes the tokens from this machine without revoking them.",
+            error=error.error,
+            description=error.description,
+            title=REVOCATION_REFUSED,
+        ) from error
+
+
+REVOCATION_REFUSED = "Revocation refused"
+"""The title of a refused revocation."""
