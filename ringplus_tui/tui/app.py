@@ -336,7 +336,8 @@ class RingPlusApp(App[None]):
 
         apps = sorted(self.service.settings.apps)
         if apps:
-            choice = await self.push_screen_wait(AddAccountModal(apps, app))
+            existing = frozenset(self.service.settings.accounts)
+            choice = await self.push_screen_wait(AddAccountModal(apps, app, existing=existing))
             if choice is None:
                 return
             if choice.app != NEW_APP:

@@ -20,7 +20,8 @@ NEW_APP = "\x00new"
 
 
 class ConfirmModal(ModalScreen[bool]):
-    """Ask a yes/no question.
+    """Ask a yes/no question: ``y`` or the confirm button goes ahead, ``n``, Escape or
+    Cancel do not.
 
     Args:
         title: The question.
@@ -29,7 +30,11 @@ class ConfirmModal(ModalScreen[bool]):
     """
 
     CSS_PATH = "modals.tcss"
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("y", "confirm", "Yes", show=False),
+        Binding("n", "cancel", "No", show=False),
+    ]
 
     def __init__(self, title: str, detail: str, *, confirm: str = "Yes") -> None:
         super().__init__()
@@ -51,6 +56,10 @@ class ConfirmModal(ModalScreen[bool]):
     @on(Button.Pressed)
     def answer(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
+
+    def action_confirm(self) -> None:
+        """Go ahead."""
+        self.dismiss(True)
 
     def action_cancel(self) -> None:
         """Close without going ahead."""
@@ -169,18 +178,31 @@ class NewAccount:
 class AddAccountModal(ModalScreen[NewAccount | None]):
     """Name a new account and choose the app it signs in through (or a new app).
 
+    The name of an account that exists already is not taken silently: the dialog
+    says so in place, and only a second Next with the same name goes on (to sign
+    that account in again).
+
     Args:
         apps: Names of the existing apps.
         selected: The app chosen at first.
+        existing: Names of the existing accounts.
     """
 
     CSS_PATH = "modals.tcss"
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, apps: list[str], selected: str | None = None) -> None:
+    def __init__(
+        self,
+        apps: list[str],
+        selected: str | None = None,
+        *,
+        existing: frozenset[str] = frozenset(),
+    ) -> None:
         super().__init__()
         self.apps = apps
         self.selected = selected if selected in apps else (apps[0] if apps else NEW_APP)
+        self.existing = existing
+        self._asked: str | None = None
 
     def compose(self) -> ComposeResult:
         options = [(name, name) for name in self.apps] + [("New app…", NEW_APP)]
@@ -190,6 +212,7 @@ class AddAccountModal(ModalScreen[NewAccount | None]):
             yield Input(placeholder="e.g. work", id="name")
             yield Static("Signs in through the app", classes="detail")
             yield Select(options, value=self.selected, allow_blank=False, id="app")
+            yield Static("", id="problem", classes="detail")
             with Horizontal(classes="buttons"):
                 yield Button("Next", id="ok", variant="primary")
                 yield Button("Cancel", id="cancel")
@@ -200,6 +223,13 @@ class AddAccountModal(ModalScreen[NewAccount | None]):
         name = self.query_one("#name", Input).value.strip()
         if not name:
             self.notify("Give the account a name.", severity="warning")
+            return
+        if name in self.existing and name != self._asked:
+            self._asked = name
+            self.query_one("#problem", Static).update(
+                f"An account named '{name}' exists already. Press Next again to sign it in "
+                "again, or choose another name."
+            )
             return
         self.dismiss(NewAccount(name, str(self.query_one("#app", Select).value)))
 
