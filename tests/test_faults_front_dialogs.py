@@ -66,3 +66,37 @@ async def test_a_new_name_goes_on_at_once(tmp_path: Path) -> None:
         await pilot.press("enter")
         await wait_for(pilot, lambda: bool(host.answers))
     assert host.answers == [NewAccount("bob", "sandbox")]
+
+
+async def test_a_wrong_password_is_shown_in_the_dialog_which_stays_open() -> None:
+    from ringplus_tui.oauth.password import PasswordSignInError
+    from ringplus_tui.tui.screens.modals import Credentials, PasswordModal
+
+    tried: list[str] = []
+
+    async def sign_in(credentials: Credentials) -> None:
+        tried.append(credentials.password)
+        if credentials.password != "alice-pass":
+            raise PasswordSignInError("The provider did not accept the email and password.")
+
+    host = Host()
+    async with host.run_test(size=(100, 30)) as pilot:
+        dialog = PasswordModal("alice", sign_in=sign_in)
+        host.push_screen(dialog, host.answers.append)
+        await wait_for(pilot, lambda: host.screen is dialog and bool(dialog.query("#password")))
+        dialog.query_one("#username", Input).value = "alice@example.com"
+        dialog.query_one("#password", Input).value = "wrong"
+        dialog.query_one("#password", Input).focus()
+        await pilot.press("enter")
+        problem = dialog.query_one("#problem", Static)
+        await wait_for(pilot, lambda: "did not accept" in str(problem.render()))
+
+        assert host.screen is dialog and host.answers == []  # still open, to try again
+        assert dialog.query_one("#username", Input).value == "alice@example.com"
+        assert dialog.query_one("#password", Input).value == ""  # cleared for the next try
+
+        dialog.query_one("#password", Input).value = "alice-pass"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: bool(host.answers))
+    assert tried == ["wrong", "alice-pass"]
+    assert host.answers == [Credentials("alice@example.com", "alice-pass")]

@@ -6,14 +6,18 @@ Each is a typed ``ModalScreen`` that returns its answer with ``dismiss``; ``None
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Input, Label, Select, Static
+
+from ringplus_tui.core.errors import RingPlusError
 
 NEW_APP = "\x00new"
 """The app choice that means: enter a new app's credentials."""
@@ -109,21 +113,44 @@ class Credentials:
     password: str = field(repr=False)
 
 
+def _problem() -> Static:
+    """The line where a dialog says, in place, why it cannot go on (hidden while empty)."""
+    problem = Static("", id="problem", classes="detail")
+    problem.display = False
+    return problem
+
+
+def _say_problem(screen: Screen[Any], text: str) -> None:
+    problem = screen.query_one("#problem", Static)
+    problem.update(text)
+    problem.display = bool(text)
+
+
+SignInWith = Callable[[Credentials], Awaitable[None]]
+"""Signs in with the credentials; raises :class:`RingPlusError` when that fails."""
+
+
 class PasswordModal(ModalScreen[Credentials | None]):
     """Ask for the email and password of the password sign-in shortcut.
+
+    With ``sign_in``, the dialog signs in itself and stays open on failure, showing the
+    error in place (the email kept, the password cleared for another try); it closes
+    with the credentials once signed in. Without it, it closes with them at once.
 
     Args:
         account: The account being signed in.
         hint: Extra guidance (the sandbox's demo users).
+        sign_in: Signs in with the entered credentials.
     """
 
     CSS_PATH = "modals.tcss"
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, account: str, *, hint: str = "") -> None:
+    def __init__(self, account: str, *, hint: str = "", sign_in: SignInWith | None = None) -> None:
         super().__init__()
         self.account = account
         self.hint = hint
+        self.sign_in = sign_in
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -138,6 +165,7 @@ class PasswordModal(ModalScreen[Credentials | None]):
                 yield Static(self.hint, classes="hint")
             yield Input(placeholder="email", id="username")
             yield Input(placeholder="password", password=True, id="password")
+            yield _problem()
             with Horizontal(classes="buttons"):
                 yield Button("Sign in", id="ok", variant="primary")
                 yield Button("Cancel", id="cancel")
@@ -154,7 +182,28 @@ class PasswordModal(ModalScreen[Credentials | None]):
         if not username or not password:
             self.notify("Enter both the email and the password.", severity="warning")
             return
-        self.dismiss(Credentials(username, password))
+        if self.sign_in is None:
+            self.dismiss(Credentials(username, password))
+            return
+        self._sign_in(Credentials(username, password))
+
+    @work(exclusive=True, group="password-sign-in", exit_on_error=False)
+    async def _sign_in(self, credentials: Credentials) -> None:
+        """Sign in; on failure show why in place and let the person try again."""
+        assert self.sign_in is not None
+        ok = self.query_one("#ok", Button)
+        _say_problem(self, "Signing in with the password…")
+        ok.disabled = True
+        try:
+            await self.sign_in(credentials)
+        except RingPlusError as err:
+            _say_problem(self, f"{err.title}: {err.message}")
+            self.query_one("#password", Input).value = ""
+            self.query_one("#password", Input).focus()
+            return
+        finally:
+            ok.disabled = False
+        self.dismiss(credentials)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
@@ -212,7 +261,7 @@ class AddAccountModal(ModalScreen[NewAccount | None]):
             yield Input(placeholder="e.g. work", id="name")
             yield Static("Signs in through the app", classes="detail")
             yield Select(options, value=self.selected, allow_blank=False, id="app")
-            yield Static("", id="problem", classes="detail")
+            yield _problem()
             with Horizontal(classes="buttons"):
                 yield Button("Next", id="ok", variant="primary")
                 yield Button("Cancel", id="cancel")
@@ -226,9 +275,10 @@ class AddAccountModal(ModalScreen[NewAccount | None]):
             return
         if name in self.existing and name != self._asked:
             self._asked = name
-            self.query_one("#problem", Static).update(
+            _say_problem(
+                self,
                 f"An account named '{name}' exists already. Press Next again to sign it in "
-                "again, or choose another name."
+                "again, or choose another name.",
             )
             return
         self.dismiss(NewAccount(name, str(self.query_one("#app", Select).value)))
