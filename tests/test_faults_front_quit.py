@@ -12,13 +12,14 @@ import asyncio
 import fcntl
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flows import sign_in
-from test_cli_flow import Cli
+from test_cli_flow import COMMAND, Cli
 
 from ringplus_tui.sandbox import Sandbox
 from ringplus_tui.service.facade import OAuthService
@@ -53,6 +54,19 @@ def cli(config_dir: Path, keyring_store) -> Iterator[Cli]:
         keyring_store.delete(key)
 
 
+def _start(cli: Cli, *args: str) -> subprocess.Popen[str]:
+    """Start ``ringplus-tui ARGS`` as a shell would: with Ctrl+C's default action (a
+    test runner's worker may ignore SIGINT, and children inherit that)."""
+    return subprocess.Popen(
+        [COMMAND, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli.env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+
+
 async def _signed_in(config_dir: Path, keyring_store, sandbox: Sandbox) -> str:
     """Sign alice in; return her stored refresh token."""
     service = OAuthService(SettingsStore(config_dir), keyring_store)
@@ -79,7 +93,7 @@ async def test_a_signal_during_a_refresh_keeps_the_rotated_refresh_token(
     before = await _signed_in(config_dir, keyring_store, rotating_sandbox)
     lock = OAuthService(SettingsStore(config_dir), keyring_store).records.lock_path("alice")
     rotating_sandbox.state.latency = LATENCY
-    run = cli.start("refresh", "alice")
+    run = _start(cli, "refresh", "alice")
     deadline = time.monotonic() + 30
     while not _held(lock):
         await asyncio.sleep(0.02)
