@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -116,12 +118,18 @@ def run_command(config_dir: Path, command: Command, args: argparse.Namespace) ->
     """Run one script command over a fresh service on the OS keyring.
 
     Warnings the service collected (proxy, clock skew) go to stderr after the
-    command. Before returning, secret writes still in flight (a keyring that answered
-    late) get one more keyring timeout to finish, so a refresh token the provider
-    already rotated is kept whenever the keyring answers at all.
+    command. Ctrl+C and SIGTERM stop the command, but a refresh already sent to the
+    provider finishes and stores its token first (:meth:`OAuthService.aclose`).
+    Before returning, secret writes still in flight (a keyring that answered late)
+    get one more keyring timeout to finish, so a refresh token the provider already
+    rotated is kept whenever the keyring answers at all.
 
     Returns:
-        The command's exit status, or the one :mod:`.exits` gives its error.
+        The command's exit status, the one :mod:`.exits` gives its error, or
+        :data:`TERMINATED` after SIGTERM.
+
+    Raises:
+        KeyboardInterrupt: Ctrl+C (after the refreshes in flight were stored).
     """
     from ringplus_tui.service.factory import make_service
     from ringplus_tui.store.secret_store import KeyringSecretStore, keyring_service
@@ -129,24 +137,54 @@ def run_command(config_dir: Path, command: Command, args: argparse.Namespace) ->
 
     from .hints import CliHints
 
+    terminated: list[int] = []
+
     async def main() -> int:
         service = make_service(
             config_dir, traced(KeyringSecretStore(keyring_service(config_dir))), hints=CliHints()
         )
+        stop_on_sigterm(terminated)
         try:
             return await command(service, args)
         finally:
             for warning in (service.proxy_warning, service.take_clock_warning()):
                 if warning:
                     err(f"ringplus-tui: warning: {warning}")
+            if service.refreshing:
+                err("ringplus-tui: letting the refresh already sent finish and store its token…")
             await service.aclose()
 
     try:
         return asyncio.run(main())
     except RingPlusError as error:
         return exits.fail(error)
+    except asyncio.CancelledError:
+        if not terminated:
+            raise
+        return TERMINATED
     finally:
         finish_secret_writes()
+
+
+TERMINATED = 128 + signal.SIGTERM
+"""Exit status after SIGTERM (143), as a shell reports a process the signal ended."""
+
+
+def stop_on_sigterm(terminated: list[int]) -> None:
+    """Make SIGTERM cancel the running task (the command), as Ctrl+C does, so its
+    ``finally`` blocks run; a repeated SIGTERM is ignored while they do. Notes the
+    signal in ``terminated``. Call from inside the event loop.
+    """
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+
+    def on_sigterm() -> None:
+        if not terminated and task is not None:
+            terminated.append(signal.SIGTERM)
+            task.cancel()
+
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        loop.add_signal_handler(signal.SIGTERM, on_sigterm)
 
 
 def finish_secret_writes() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -204,6 +205,22 @@ async def refresh(service: OAuthService, args: argparse.Namespace) -> int:
             if account.signed_in
             and token_status(account, service.clock()) != TokenStatus.NEEDS_SIGN_IN
         ]
+    if not names and args.all:
+        waiting = sorted(
+            name for name, account in service.settings.accounts.items() if account.signed_in
+        )
+        if waiting:  # signed in once, but their refresh tokens were refused
+            err(
+                "ringplus-tui: no account can be refreshed: "
+                f"{', '.join(waiting)} must be signed in again "
+                "('ringplus-tui authorize ACCOUNT')."
+            )
+            return exits.NEEDS_SIGN_IN
+        err(
+            "ringplus-tui: no account is signed in, so there is nothing to refresh. "
+            "Sign one in with 'ringplus-tui authorize ACCOUNT'."
+        )
+        return exits.OK
     if not names:
         err("ringplus-tui: name the accounts to refresh, or use --all.")
         return 2
@@ -226,7 +243,20 @@ async def revoke(service: OAuthService, args: argparse.Namespace) -> int:
     if not service.settings.account(args.account).signed_in:
         err(f"'{args.account}' has no tokens here; nothing to revoke.")
         return 0
-    await service.revoke(args.account)
+    from ringplus_tui.core.errors import TokenEndpointError
+    from ringplus_tui.service.tokens import REVOCATION_REFUSED
+
+    try:
+        await service.revoke(args.account)
+    except TokenEndpointError as error:
+        if error.title != REVOCATION_REFUSED:
+            raise
+        status = exits.fail(error)
+        err(
+            "To remove the tokens from this machine only: "
+            f"ringplus-tui forget {shlex.quote(args.account)}"
+        )
+        return status
     err(f"Revoked and forgot the tokens of '{args.account}'.")
     return 0
 

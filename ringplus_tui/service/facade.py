@@ -107,6 +107,9 @@ class OAuthService:
         self.catalog = Catalog(self.records, self.clients)
         self.sign_in = SignIn(self.records, self.clients, self.profile, token_factory)
         self.tokens = Tokens(self.records, self.clients, self.profile, hints)
+        self.finish_timeout = 2 * timeout + 2 * keyring_timeout
+        """Seconds :meth:`aclose` waits for refreshes in flight: one whole request (its
+        deadline is twice ``timeout``) and storing its token."""
 
     # -- reading ----------------------------------------------------------
 
@@ -126,7 +129,8 @@ class OAuthService:
         return self.clients.proxy_warning
 
     def pending(self, account: str) -> PendingAuthorization | None:
-        """The newest unexpired pending authorization of ``account`` in this process."""
+        """The unexpired pending authorization of ``account`` in this process (one per
+        account: starting another replaces it)."""
         return self.sign_in.pending(account)
 
     async def access_token(self, account: str) -> str | None:
@@ -224,9 +228,22 @@ class OAuthService:
         self.clients.pool()
         return self.clients.proxy_warning
 
+    @property
+    def refreshing(self) -> bool:
+        """Whether a refresh is running in this process (see :meth:`aclose`)."""
+        return self.tokens.in_flight
+
     async def aclose(self) -> None:
-        """Close the connection pool. Call once, when the program ends."""
-        await self.clients.aclose()
+        """Let the refreshes in flight finish and store their tokens (the refresh token
+        first), for up to :attr:`finish_timeout` seconds, then close the connection
+        pool. Call once, when the program ends, also after Ctrl+C or SIGTERM: a
+        refresh token the provider rotated is then kept, not lost with the process.
+        A cancellation meanwhile does not cut the wait short; it is raised again after.
+        """
+        try:
+            await self.tokens.finish_in_flight(self.finish_timeout)
+        finally:
+            await self.clients.aclose()
 
     # -- signing in (see SignIn) ---------------------------------------------
 
@@ -236,7 +253,8 @@ class OAuthService:
         A fresh random ``state`` and a PKCE S256 ``code_verifier`` (RFC 7636
         §4.1-4.2) are kept with the exact ``redirect_uri`` for 10 minutes, in
         memory and in the secret store, so another process (``authorize`` with a
-        redirected URL) or a restarted app can finish it.
+        redirected URL) or a restarted app can finish it. It replaces the account's
+        previous pending sign-in.
 
         Returns:
             The pending authorization; open its ``authorization_url``.
@@ -248,9 +266,15 @@ class OAuthService:
         record = self.records.account(account)
         return await self.sign_in.start(record, self.records.app_of(record))
 
+    async def cancel_authorization(self, account: str) -> None:
+        """Drop the pending sign-in of ``account`` (the person left it); its URL is
+        refused from then on. Never raises."""
+        await self.sign_in.cancel(account)
+
     async def complete_authorization(self, pasted: str, account: str | None = None) -> Account:
         """Finish a sign-in from the pasted redirected URL (RFC 6749 §4.1.2-4.1.4); see
-        :meth:`SignIn.complete`.
+        :meth:`SignIn.complete`. With ``account``, a URL of another account's sign-in
+        is refused (naming it) and nothing changes.
 
         Raises:
             AuthorizationResponseError: The URL cannot be used.

@@ -15,11 +15,13 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import AsyncIterator, Callable, Mapping
+import re
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ringplus_tui.core.errors import SettingsFileError
 from ringplus_tui.core.models import Account, AppConfig, Token
 from ringplus_tui.oauth.token_response import token_from_response
 from ringplus_tui.store.locks import account_lock
@@ -182,7 +184,31 @@ class Records:
                             settings = settings.with_account(change(settings.accounts[name]))
                     return settings
 
-                await self.update(apply)
+                with self.secrets_changed("The new tokens are in the keyring"):
+                    await self.update(apply)
+
+    @contextlib.contextmanager
+    def secrets_changed(self, done: str) -> Iterator[None]:
+        """Inside: the keyring was already changed, so a settings file that cannot be
+        written is reported as that (``done`` in the keyring, the settings not), never
+        as "nothing was changed". The error stays a failure (exit 1), not a usage error.
+
+        Args:
+            done: What happened in the keyring, e.g. ``"The new token is in the keyring"``.
+
+        Raises:
+            SettingsFileError: The settings could not be written; its message says
+                what the keyring holds, which file failed and what to do.
+        """
+        try:
+            yield
+        except SettingsFileError as error:
+            raise SettingsFileError(
+                f"{done}, but the settings could not be saved: "
+                f"{_without_nothing_changed(error)} Until they are, the settings show the "
+                "account as it was before.",
+                title=error.title,
+            ) from error
 
     # -- tokens ----------------------------------------------------------
 
@@ -253,7 +279,8 @@ class Records:
                 needs_sign_in=False,
             )
 
-        stored = await self.update_account(name, change)
+        with self.secrets_changed("The new token is in the keyring"):
+            stored = await self.update_account(name, change)
         if self._batch is not None:
             self._note(stored)  # the settings are written later: tell the lock's next holder
         return stored
@@ -323,3 +350,14 @@ class Records:
         if data.get("name") != account.name or not obtained > account.obtained_at:
             return account
         return await self.update_account(account.name, lambda a: replace(a, **noted))
+
+
+def _without_nothing_changed(error: SettingsFileError) -> str:
+    """The store's message about a file it could not write (which file, why, what to
+    do), without its claim that nothing was changed."""
+
+    def sentence(match: re.Match[str]) -> str:
+        return " " + match.group(1).upper()
+
+    text = re.sub(r"\s*Nothing was changed[.;]?\s*(\w?)", sentence, error.message)
+    return text.strip()

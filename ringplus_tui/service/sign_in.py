@@ -35,6 +35,11 @@ if TYPE_CHECKING:
 class SignIn:
     """Pending authorizations and the flows that finish them.
 
+    Each account has at most one pending sign-in, in this process and in the secret
+    store (where the command line and a restarted app find it): starting another one
+    replaces it, and :meth:`cancel` drops it. A redirected URL finishes only the
+    sign-in its ``state`` belongs to.
+
     Args:
         records: The settings and the secret store.
         clients: The OAuth clients.
@@ -56,20 +61,29 @@ class SignIn:
         self.vault = records.vault
         self._token_factory = token_factory
         self._pending: dict[str, PendingAuthorization] = {}
+        """The pending authorization of each account, by account name."""
         self._used_states: set[str] = set()
 
     def pending(self, account: str) -> PendingAuthorization | None:
-        """The newest unexpired pending authorization of ``account`` in this process."""
-        now = self.records.clock()
-        found = [p for p in self._pending.values() if p.account == account and p.expires_at > now]
-        return max(found, key=lambda p: p.created_at, default=None)
+        """The unexpired pending authorization of ``account`` in this process."""
+        found = self._pending.get(account)
+        if found is None or found.expires_at <= self.records.clock():
+            return None
+        return found
 
     def renamed(self, old: str, new: str) -> None:
-        """Move this process's pending authorizations of ``old`` to ``new``."""
-        self._pending = {
-            s: (replace(p, account=new) if p.account == old else p)
-            for s, p in self._pending.items()
-        }
+        """Move this process's pending authorization of ``old`` to ``new``."""
+        found = self._pending.pop(old, None)
+        if found is not None:
+            self._pending[new] = replace(found, account=new)
+
+    async def cancel(self, account: str) -> None:
+        """Drop the pending authorization of ``account``, here and in the secret store;
+        its URL is then refused. Never raises (a keyring that fails keeps an entry
+        that expires by itself after 10 minutes)."""
+        found = self._pending.get(account)
+        if found is not None:
+            await self.drop_pending(found)
 
     async def start(self, account: Account, app: AppConfig) -> PendingAuthorization:
         """Make the authorization URL of ``account`` (RFC 6749 §4.1.1).
@@ -77,7 +91,8 @@ class SignIn:
         A fresh random ``state`` and a PKCE S256 ``code_verifier`` (RFC 7636
         §4.1-4.2) are kept with the exact ``redirect_uri`` for 10 minutes, in
         memory and in the secret store, so another process or a restarted app can
-        finish it.
+        finish it. It replaces the account's previous pending authorization, whose
+        URL is refused from then on.
 
         Raises:
             ConfigError: An endpoint is not allowed.
@@ -85,7 +100,7 @@ class SignIn:
         """
         client = await self.clients.client(app, need_secret=False)
         now = self.records.clock()
-        self._pending = {s: p for s, p in self._pending.items() if p.expires_at > now}
+        self._pending = {a: p for a, p in self._pending.items() if p.expires_at > now}
         state = self._token_factory(32)
         code_verifier = self._token_factory(64)
         # OpenID Connect Core §3.1.2.1: a nonce ties the id_token to this request.
@@ -112,17 +127,20 @@ class SignIn:
             nonce=nonce,
         )
         await self.vault.set(pending_key(account.name), json.dumps(pending.to_dict()))
-        self._pending[state] = pending
+        self._pending[account.name] = pending
         return pending
 
     async def _find_pending(self, state: str, account: str | None) -> PendingAuthorization | None:
-        found = self._pending.get(state)
-        if found is not None:
-            return found
+        """The pending authorization whose ``state`` is ``state``: in this process, else
+        in the secret store, looking at ``account`` first, then at every other account
+        (so a URL of another account's sign-in is recognised as such)."""
+        for found in self._pending.values():
+            if found.state == state:
+                return found
         accounts = self.records.settings.accounts
-        for name in [account] if account else list(accounts):
-            if name not in accounts:
-                continue
+        names: list[str] = [account] if account is not None and account in accounts else []
+        names += [name for name in accounts if name != account]
+        for name in names:
             raw = await self.vault.get(pending_key(name))
             if not raw:
                 continue
@@ -140,13 +158,15 @@ class SignIn:
         The URL is checked before any request: an ``error=`` response, a
         ``state`` that matches no pending authorization (or an expired one), a
         URL that is not the registered ``redirect_uri``, and a missing ``code``
-        are refused without contacting the token endpoint. The URL is routed to
-        the account whose pending ``state`` it carries.
+        are refused without contacting the token endpoint. With ``account``, a URL
+        whose ``state`` belongs to another account's sign-in is refused too, naming
+        that account, and nothing changes for either; without it, the URL is routed
+        to the account whose pending ``state`` it carries.
 
         Args:
             pasted: What the person pasted (cleaned here).
-            account: Where to look for a pending authorization started by
-                another process; ``None`` looks at every account.
+            account: The account being signed in (the one on screen, or named on
+                the command line); ``None`` accepts the sign-in of any account.
 
         Returns:
             The signed-in account with its new token metadata.
@@ -166,6 +186,14 @@ class SignIn:
 
         response = parse_authorization_response(pasted)
         pending = await self._find_pending(response.state, account) if response.state else None
+        if pending is not None and account is not None and pending.account != account:
+            raise StateMismatchError(
+                f"This URL is from the sign-in of '{pending.account}', not of '{account}', "
+                "so it was not used and nothing was changed. Paste it where "
+                f"'{pending.account}' is being signed in, or paste the URL of the sign-in "
+                f"of '{account}'.",
+                title="URL of another account",
+            )
         if pending is not None and response.url is not None and response.error is None:
             # A URL that is not the redirect URI at all is named as that, not as a mix-up.
             check_redirect_uri(response.url, pending.redirect_uri)
@@ -231,7 +259,8 @@ class SignIn:
     ) -> Mapping[str, Any]:
         """Exchange the authorization code (RFC 6749 §4.1.3) and return the response."""
         client = await self.clients.client(app, need_secret=True)
-        self._pending.pop(state, None)
+        if pending is self._pending.get(pending.account):
+            del self._pending[pending.account]
         self._used_states.add(state)
         try:
             with self.clients.translating(app.provider.token_endpoint):
@@ -247,7 +276,7 @@ class SignIn:
         except NetworkError as error:
             # The code may still be good: let the person submit the same URL again.
             self._used_states.discard(state)
-            self._pending[state] = pending
+            self._pending.setdefault(pending.account, pending)  # unless replaced meanwhile
             raise NetworkError(
                 f"{error.message} You can submit the same URL again; if the provider "
                 "then rejects it, the code was used up: start the sign-in over.",
@@ -337,8 +366,10 @@ class SignIn:
         return LoopbackListener(pending.redirect_uri, pending.state, complete, describe=describe)
 
     async def drop_pending(self, pending: PendingAuthorization) -> None:
-        """Forget ``pending`` here and in the secret store (if it is still the stored one)."""
-        self._pending.pop(pending.state, None)
+        """Forget ``pending`` here and in the secret store (where it is still the
+        account's pending authorization)."""
+        if pending.state == getattr(self._pending.get(pending.account), "state", None):
+            del self._pending[pending.account]
         with contextlib.suppress(RingPlusError):
             raw = await self.vault.get(pending_key(pending.account))
             if raw and json.loads(raw).get("state") == pending.state:

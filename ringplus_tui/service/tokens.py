@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import replace
+from typing import TypeVar
 
 from ringplus_tui.core.errors import (
     ClientAuthError,
     ConfigError,
+    EndpointError,
     NeedsSignInError,
+    NetworkError,
     RingPlusError,
+    TokenEndpointError,
 )
 from ringplus_tui.core.models import Account, AppConfig
 from ringplus_tui.core.status import refresh_due
@@ -33,6 +38,39 @@ REFRESH_ALL_LIMIT = 8
 
 OnDone = Callable[[str, Account | RingPlusError], Awaitable[None] | None]
 """Called after each account of a refresh-all with its account or its error."""
+
+T = TypeVar("T")
+
+
+async def despite_cancellation(step: Awaitable[T]) -> T:
+    """Run ``step`` to its end even when the caller is cancelled meanwhile.
+
+    Storing a token the provider already issued is such a step: once a refresh
+    token was rotated, abandoning the store loses the grant. A cancellation that
+    arrives meanwhile is raised again after ``step`` finished.
+
+    Returns:
+        What ``step`` returned.
+
+    Raises:
+        asyncio.CancelledError: The caller was cancelled while ``step`` ran.
+        Whatever ``step`` raises.
+    """
+    task = asyncio.ensure_future(step)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.done():
+                break
+            cancelled = True
+        except BaseException:
+            break
+    result = task.result()
+    if cancelled:
+        raise asyncio.CancelledError
+    return result
 
 
 class Tokens:
@@ -94,6 +132,34 @@ class Tokens:
         # stores a rotated refresh token.
         return await asyncio.shield(running)
 
+    @property
+    def in_flight(self) -> bool:
+        """Whether a refresh is running in this process."""
+        return any(not task.done() for task in self._refreshing.values())
+
+    async def finish_in_flight(self, within: float) -> bool:
+        """Wait up to ``within`` seconds for the refreshes running in this process, so
+        a refresh token the provider is rotating right now is stored before the program
+        ends. Being cancelled meanwhile does not shorten the wait (the cancellation is
+        raised again at its end).
+
+        Returns:
+            True when none is left running.
+        """
+        deadline = time.monotonic() + max(0.0, within)
+        cancelled = False
+        while running := [task for task in self._refreshing.values() if not task.done()]:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                await asyncio.shield(asyncio.wait(running, timeout=left))
+            except asyncio.CancelledError:
+                cancelled = True
+        if cancelled:
+            raise asyncio.CancelledError
+        return not self.in_flight
+
     def _refresh_done(self, name: str, done: asyncio.Future[Account]) -> None:
         self._refreshing.pop(name, None)
         if not done.cancelled():
@@ -120,8 +186,11 @@ class Tokens:
                 )
             data = await self._request(record, app, refresh_token)
             token = self.records.token_from(data, app, record, previous_refresh_token=refresh_token)
-            stored = await self.records.store_token(
-                record, token, refreshed=True, previous_refresh_token=refresh_token
+            # The provider may have rotated the refresh token: store it whatever happens.
+            stored = await despite_cancellation(
+                self.records.store_token(
+                    record, token, refreshed=True, previous_refresh_token=refresh_token
+                )
             )
         if stored.user is None and app.provider.api_base:
             with contextlib.suppress(RingPlusError):
@@ -262,7 +331,8 @@ class Tokens:
                     refresh_margin=current.refresh_margin,
                 )
 
-            return await self.records.update_account(account.name, change)
+            with self.records.secrets_changed("The tokens were removed from the keyring"):
+                return await self.records.update_account(account.name, change)
 
     async def revoke(self, account: Account) -> Account:
         """Revoke ``name``'s tokens at the provider (RFC 7009), then forget them here.
@@ -274,7 +344,9 @@ class Tokens:
         Raises:
             ConfigError: Unknown account or app.
             NetworkError: The provider could not be reached; nothing was removed.
-            TokenEndpointError: The provider refused; nothing was removed.
+            TokenEndpointError: The provider refused (also the app's credentials: some
+                providers let only confidential clients revoke); titled "Revocation
+                refused", it says so and offers forget. Nothing was removed.
             SecretStoreError: The keyring failed.
         """
         app = self.records.app_of(account)
@@ -290,7 +362,10 @@ class Tokens:
             for value, hint in tokens:
                 if not value:
                     continue
-                with self.clients.translating(endpoint, operation="revoke"):
+                with (
+                    _about_revocation(account.name),
+                    self.clients.translating(endpoint, operation="revoke"),
+                ):
                     response = await client.revoke_token(
                         endpoint,
                         token=value,
@@ -307,3 +382,34 @@ class Tokens:
                             response=response,
                         )
         return await self.forget(account)
+
+
+@contextlib.contextmanager
+def _about_revocation(name: str) -> Iterator[None]:
+    """Say a refused revocation (RFC 7009 §2.2.1) as that, offering forget: a refusal of
+    the app's credentials there usually means the provider lets only confidential
+    clients revoke, not that the token endpoint's settings are wrong."""
+    try:
+        yield
+    except (EndpointError, NetworkError):
+        raise
+    except TokenEndpointError as error:
+        if error.title == REVOCATION_REFUSED:
+            raise
+        said = (
+            error.error + (f": {error.description}" if error.description else "")
+            if (error.error)
+            else error.message
+        )
+        raise TokenEndpointError(
+            f"The provider refused to revoke the tokens of '{name}' ({said}). Nothing was "
+            "removed. Some providers let only confidential clients revoke; 'forget' "
+            "removes the tokens from this machine without revoking them.",
+            error=error.error,
+            description=error.description,
+            title=REVOCATION_REFUSED,
+        ) from error
+
+
+REVOCATION_REFUSED = "Revocation refused"
+"""The title of a refused revocation."""

@@ -335,21 +335,19 @@ class RingPlusApp(App[None]):
 
     @work(exclusive=True, group="flow", exit_on_error=False)
     async def _password_sign_in(self, account: str) -> None:
-        from .screens.modals import PasswordModal
+        from .screens.modals import Credentials, PasswordModal
 
-        credentials = await self.push_screen_wait(PasswordModal(account, hint=self.sign_in_hint))
-        if credentials is None:
-            return
-        self.notify("Signing in with the password…", title=account)
-        try:
+        async def sign_in(credentials: Credentials) -> None:
             await self.service.sign_in_with_password(
                 account, credentials.username, credentials.password
             )
-        except RingPlusError as err:
-            self.notify(err.message, title=f"{account}: {err.title}", severity="error")
-            return
-        finally:
-            del credentials
+
+        done = await self.push_screen_wait(
+            PasswordModal(account, hint=self.sign_in_hint, sign_in=sign_in)
+        )
+        if done is None:
+            return  # cancelled; a failure was shown in the dialog
+        del done
         self._signed_in(account)
 
     @work(exclusive=True, group="flow", exit_on_error=False)
@@ -359,7 +357,8 @@ class RingPlusApp(App[None]):
 
         apps = sorted(self.service.settings.apps)
         if apps:
-            choice = await self.push_screen_wait(AddAccountModal(apps, app))
+            existing = frozenset(self.service.settings.accounts)
+            choice = await self.push_screen_wait(AddAccountModal(apps, app, existing=existing))
             if choice is None:
                 return
             if choice.app != NEW_APP:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -30,12 +31,15 @@ class Cli:
         )
 
     def start(self, *args: str) -> subprocess.Popen[str]:
+        """Start ``ringplus-tui ARGS`` as a shell would, with Ctrl+C's default action: a
+        test runner started in the background ignores SIGINT, and children inherit it."""
         return subprocess.Popen(
             [COMMAND, *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             env=self.env,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
 
 

@@ -132,13 +132,19 @@ async def test_03b_url_of_a_before_b_goes_to_a(service: OAuthService, sandbox: S
     assert (await service.complete_authorization(await browse(first.authorization_url))).name == "a"
 
 
-async def test_03c_the_first_of_two_started_sign_ins_still_works(
+async def test_03c_a_new_sign_in_replaces_the_first_and_only_the_latest_completes(
     service: OAuthService, sandbox: Sandbox
 ) -> None:
+    """One pending sign-in per account (the TUI and the command line alike): the URL of a
+    sign-in that was started over is refused, with nothing changed, and the latest works."""
     await prepare(service, sandbox)
     first = await service.start_authorization("alice")
-    await service.start_authorization("alice")
-    assert (await service.complete_authorization(await browse(first.authorization_url))).signed_in
+    latest = await service.start_authorization("alice")
+    with pytest.raises(StateMismatchError) as caught:
+        await service.complete_authorization(await browse(first.authorization_url))
+    assert "Start the sign-in again" in caught.value.message
+    assert not service.settings.account("alice").signed_in
+    assert (await service.complete_authorization(await browse(latest.authorization_url))).signed_in
 
 
 # -- 4. garbled pastes, and a truncated code ------------------------------------------

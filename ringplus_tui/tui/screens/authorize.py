@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from collections.abc import Awaitable, Callable
 
 from rich.text import Text
 from textual import on, work
@@ -137,6 +138,12 @@ class AuthorizeScreen(LiveScreen[bool]):
         if self.pending is None:
             return
         left = self.pending.expires_at - now
+        if left > 0 and self.service.pending(self.account) is not self.pending:
+            # dropped: denied, refused, replaced elsewhere
+            self.query_one("#open-for", Static).update(
+                "This sign-in has ended: press Start over (Ctrl+R) for a new URL."
+            )
+            return
         text = (
             f"This sign-in stays open for {format_countdown(left)}."
             if left > 0
@@ -217,17 +224,19 @@ class AuthorizeScreen(LiveScreen[bool]):
         self.app.open_url(self.url)
 
     def action_restart(self) -> None:
-        """Make a fresh authorization URL (the old one stays valid until it expires)."""
+        """Make a fresh authorization URL; it replaces the old one, which is refused
+        from then on."""
         self.query_one("#redirected", PasteInput).value = ""
         self.start()
 
-    def action_cancel(self) -> None:
-        """Leave without signing in."""
+    async def action_cancel(self) -> None:
+        """Leave without signing in; the pending sign-in is dropped."""
+        await self.service.cancel_authorization(self.account)
         self.dismiss(False)
 
     @on(Button.Pressed)
-    def button(self, event: Button.Pressed) -> None:
-        actions = {
+    async def button(self, event: Button.Pressed) -> None:
+        actions: dict[str, Callable[[], Awaitable[None] | None]] = {
             "copy": self.action_copy_url,
             "open": self.action_open_url,
             "restart": self.action_restart,
@@ -235,7 +244,9 @@ class AuthorizeScreen(LiveScreen[bool]):
             "submit": self.submit,
         }
         if event.button.id in actions:
-            actions[event.button.id]()
+            done = actions[event.button.id]()
+            if done is not None:
+                await done
 
     @on(PasteInput.Submitted, "#redirected")
     def submit(self) -> None:
@@ -251,7 +262,7 @@ class AuthorizeScreen(LiveScreen[bool]):
         submit.disabled = True
         self._say("Exchanging the authorization code for a token…")
         try:
-            account = await self.service.complete_authorization(pasted)
+            await self.service.complete_authorization(pasted, self.account)
         except RingPlusError as err:
             hint = ""
             if isinstance(err, NetworkError):
@@ -259,10 +270,9 @@ class AuthorizeScreen(LiveScreen[bool]):
             elif not isinstance(err, AuthorizationResponseError):
                 hint = " Press Start over (Ctrl+R) for a new URL."
             self._say(f"{err.title}: {err.message}{hint}", error=True)
+            self._show_time_left(self.service.clock())  # a Deny, for one, ended it
             return
         finally:
             busy.display = False
             submit.disabled = False
-        if account.name != self.account:
-            self.notify(f"That URL belonged to the sign-in of {account.name}; it is signed in.")
         self.dismiss(True)
