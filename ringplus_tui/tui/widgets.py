@@ -27,12 +27,18 @@ class PasteInput(Input):
         # Textual calls the handlers of every class in the MRO: stop Input's own,
         # which would insert the first line a second time.
         event.prevent_default()
-        text = re.sub(r"\s+", "", event.text)
+        self.take_paste(event.text)
+        event.stop()
+
+    def take_paste(self, pasted: str) -> None:
+        """Put a pasted URL here (lines joined, whitespace dropped), replacing what was
+        there, and move the focus here; an empty paste changes nothing."""
+        text = re.sub(r"\s+", "", pasted)
         if text:
             self.value = text
             self.cursor_position = len(text)
+            self.focus()
             self.scroll_visible()
-        event.stop()
 
 
 class KeysFooter(Footer):

@@ -233,3 +233,24 @@ async def test_the_sandbox_demo_signs_in_with_enter_on_the_focused_save_button(
         assert app.screen.focused.id == "save"
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, AuthorizeScreen) and app.screen.url)
+
+
+async def test_a_paste_with_a_button_focused_lands_in_the_url_field_and_signs_in(
+    config_dir, secret_store, sandbox: Sandbox
+) -> None:
+    """The screen's one job is to receive the redirected URL: a paste is never lost."""
+    from textual.widgets import Button
+
+    app = make_app(config_dir, secret_store, prefill=sandbox_prefill(sandbox, with_secret=False))
+    async with app.run_test(size=(100, 40)) as pilot:
+        url = await reach_authorize(pilot, app, sandbox)
+        redirected = await asyncio.to_thread(sign_in_and_consent, url, *ALICE)
+        app.screen.query(Button).first().focus()
+        await pilot.pause()
+        app.post_message(events.Paste(redirected))  # as the terminal sends it
+        field = app.screen.query_one(PasteInput)
+        await wait_for(pilot, lambda: field.value == redirected)
+        assert app.screen.focused is field
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
+        assert secret_store.get(access_token_key("alice"))

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Awaitable, Callable
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -247,6 +247,12 @@ class AuthorizeScreen(LiveScreen[bool]):
             done = actions[event.button.id]()
             if done is not None:
                 await done
+
+    def on_paste(self, event: events.Paste) -> None:
+        """A paste while a button has the focus still lands in the URL field: receiving
+        the redirected URL is this screen's one job."""
+        self.query_one("#redirected", PasteInput).take_paste(event.text)
+        event.stop()
 
     @on(PasteInput.Submitted, "#redirected")
     def submit(self) -> None:
