@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from ringplus_tui.core.errors import RingPlusError
+from ringplus_tui.core.errors import NeedsSignInError, RingPlusError
 from ringplus_tui.core.models import Account
 from ringplus_tui.core.scheduler import RefreshBoard
 
@@ -329,6 +329,11 @@ class LiveAccounts:
         return result
 
     def _failed(self, name: str, err: RingPlusError) -> None:
+        if isinstance(err, NeedsSignInError):
+            # Nothing to retry: the row's status (signed-out, needs-sign-in) says what
+            # is needed, and the event carries the message.
+            self._succeeded(name)
+            return
         self.board.errors[name] = err.message
         self.board.scheduler.failed(name, err, self.clock())
 

@@ -254,3 +254,23 @@ async def test_a_paste_with_a_button_focused_lands_in_the_url_field_and_signs_in
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
         assert secret_store.get(access_token_key("alice"))
+
+
+async def test_a_stray_q_keeps_the_sign_in_and_start_over_refocuses_the_url_field(
+    config_dir, secret_store, sandbox: Sandbox
+) -> None:
+    """With a button focused, q says how to leave instead of quitting mid-sign-in; Start
+    over puts the focus back where the next paste goes."""
+    from textual.widgets import Button
+
+    app = make_app(config_dir, secret_store, prefill=sandbox_prefill(sandbox, with_secret=False))
+    async with app.run_test(size=(100, 40), notifications=True) as pilot:
+        await reach_authorize(pilot, app, sandbox)
+        screen = app.screen
+        screen.query(Button).first().focus()
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.is_running and app.screen is screen
+        assert any("Escape cancels" in str(n.message) for n in app._notifications)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: app.screen.focused is app.screen.query_one(PasteInput))

@@ -165,3 +165,26 @@ async def test_run_loops_on_the_injected_sleep_and_notices_other_writers(
     finally:
         await live.aclose()
         await service.aclose()
+
+
+async def test_refreshing_an_account_that_needs_a_sign_in_schedules_no_retry(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """Pressing r on a signed-out account says what is needed once; its row shows no
+    'retry 00:23' for something a retry cannot fix."""
+    from ringplus_tui.core.errors import NeedsSignInError
+
+    clock = Clock()
+    service = OAuthService(SettingsStore(tmp_path), MemorySecretStore(), clock=clock)
+    await prepare(service, sandbox, "alice")  # added, never signed in
+    live = LiveAccounts(service, clock=clock)
+    events: list[AccountEvent] = []
+    live.subscribe(events.append)
+    try:
+        with pytest.raises(NeedsSignInError):
+            await live.refresh("alice")
+        assert any(e.change is Change.FAILED for e in events)  # the message is published
+        assert live.board.note("alice", clock()) == ""
+        assert live.board.scheduler.retry("alice") is None
+    finally:
+        await service.aclose()

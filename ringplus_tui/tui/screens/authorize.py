@@ -55,6 +55,8 @@ class AuthorizeScreen(LiveScreen[bool]):
         Binding("ctrl+o", "open_url", "Open in browser"),
         Binding("ctrl+r", "restart", "Start over"),
         Binding("escape", "cancel", "Cancel"),
+        # A stray q (with a button focused) must not end a sign-in in progress.
+        Binding("q", "no_quit", show=False),
     ]
 
     def __init__(self, service: OAuthService, account: str, *, hint: str = "") -> None:
@@ -225,9 +227,15 @@ class AuthorizeScreen(LiveScreen[bool]):
 
     def action_restart(self) -> None:
         """Make a fresh authorization URL; it replaces the old one, which is refused
-        from then on."""
-        self.query_one("#redirected", PasteInput).value = ""
+        from then on. The focus goes back to the URL field, for the next paste."""
+        field = self.query_one("#redirected", PasteInput)
+        field.value = ""
+        field.focus()
         self.start()
+
+    def action_no_quit(self) -> None:
+        """``q`` does not quit in the middle of a sign-in: say how to leave instead."""
+        self.notify("Escape cancels this sign-in; Ctrl+Q quits the app.", title="Signing in")
 
     async def action_cancel(self) -> None:
         """Leave without signing in; the pending sign-in is dropped."""

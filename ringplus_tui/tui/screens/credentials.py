@@ -70,7 +70,13 @@ class CredentialsScreen(Screen[CredentialsResult | None]):
         Binding("ctrl+s", "save", "Save and sign in"),
         Binding("ctrl+s", "save_edit", "Save"),
         Binding("escape", "cancel", "Cancel"),
+        # A stray q (with a button focused) must not throw away what was typed.
+        Binding("q", "no_quit", show=False),
     ]
+
+    def action_no_quit(self) -> None:
+        """``q`` does not quit from a half-filled form: say how to leave instead."""
+        self.notify("Escape leaves this form; Ctrl+Q quits the app.", title="App credentials")
 
     def __init__(self, service: OAuthService, prefill: CredentialsPrefill) -> None:
         super().__init__()
