@@ -9,10 +9,7 @@ still store the rotated refresh token, so the next refresh succeeds (no
 from __future__ import annotations
 
 import asyncio
-import fcntl
-import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -22,41 +19,13 @@ from ringplus_tui.sandbox import Sandbox
 from ringplus_tui.service.facade import OAuthService
 from ringplus_tui.store.secret_store import refresh_token_key
 from ringplus_tui.store.settings import SettingsStore
-from tests.helpers.cli import COMMAND, Cli
+from tests.helpers.cli import Cli, lock_held
 from tests.helpers.flows import sign_in
 
 LATENCY = 3.0
 """Seconds the sandbox waits before answering (and rotating) a refresh."""
 SENT = 0.8
 """Seconds after the account's lock is taken by which the refresh request was sent."""
-
-
-def _held(path: Path) -> bool:
-    """Whether another process holds the lock file at ``path``."""
-    try:
-        fd = os.open(path, os.O_RDWR)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
-
-
-def _start(cli: Cli, *args: str) -> subprocess.Popen[str]:
-    """Start ``ringplus-tui ARGS`` as a shell would: with Ctrl+C's default action (a
-    test runner's worker may ignore SIGINT, and children inherit that)."""
-    return subprocess.Popen(
-        [COMMAND, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=cli.env,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
 
 
 async def _signed_in(config_dir: Path, secret_store, sandbox: Sandbox) -> str:
@@ -85,9 +54,9 @@ async def test_a_signal_during_a_refresh_keeps_the_rotated_refresh_token(
     before = await _signed_in(config_dir, secret_store, rotating_sandbox)
     lock = OAuthService(SettingsStore(config_dir), secret_store).records.lock_path("alice")
     rotating_sandbox.state.latency = LATENCY
-    run = _start(cli, "refresh", "alice")
+    run = cli.start("refresh", "alice")
     deadline = time.monotonic() + 30
-    while not _held(lock):
+    while not lock_held(lock):
         await asyncio.sleep(0.02)
         assert time.monotonic() < deadline and run.poll() is None
     await asyncio.sleep(SENT)  # the request is at the sandbox, which rotates, then answers

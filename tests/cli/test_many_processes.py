@@ -4,8 +4,6 @@ sandbox (issue 16 items 3 and 4)."""
 from __future__ import annotations
 
 import asyncio
-import fcntl
-import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -18,7 +16,7 @@ from ringplus_tui.store.secret_store import (
     refresh_token_key,
 )
 from ringplus_tui.store.settings import SettingsStore
-from tests.helpers.cli import Cli
+from tests.helpers.cli import Cli, lock_held
 from tests.helpers.flows import sign_in
 
 # -- many processes at once (issue 16 items 3 and 4), counted at the sandbox ----------
@@ -83,20 +81,6 @@ async def test_refresh_all_and_a_token_command_send_one_request_per_account(
     assert token.strip() == secret_store.get(access_token_key("user0"))
 
 
-def _held(path: Path) -> bool:
-    try:
-        fd = os.open(path, os.O_RDWR)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
-
-
 async def test_removing_an_account_during_a_refresh_elsewhere_leaves_no_secret_behind(
     cli: Cli, rotating_sandbox: Sandbox, config_dir: Path, secret_store
 ) -> None:
@@ -105,7 +89,7 @@ async def test_removing_an_account_during_a_refresh_elsewhere_leaves_no_secret_b
     rotating_sandbox.state.latency = 2.0
     refresh = cli.start("refresh", "alice")
     deadline = time.monotonic() + 30
-    while not _held(lock):  # the refresh holds the account's lock, its request in flight
+    while not lock_held(lock):  # the refresh holds the account's lock, its request in flight
         assert time.monotonic() < deadline and refresh.poll() is None
         await asyncio.sleep(0.02)
 

@@ -65,3 +65,21 @@ def cli_sign_in(cli: Cli, name: str) -> None:
     url = cli("authorize", name).stdout.strip()
     redirected = sign_in_and_consent(url, "alice@example.com", "alice-pass")
     assert cli("authorize", name, "--redirected-url", redirected).returncode == 0
+
+
+def lock_held(path: Path) -> bool:
+    """Whether another process holds the account lock file at ``path`` (``flock``)."""
+    import fcntl
+    import os
+
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
